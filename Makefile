@@ -1,0 +1,121 @@
+# The workbook's one Makefile (non-recursive). `make help` lists the targets.
+#
+#   make ch05                      build chapter 5 into ch05/
+#   make SAN=address,undefined     the same programs, sanitized, into build/asan/
+#   make SAN=thread                ... into build/tsan/
+#
+# CC, CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS may be set on the command line;
+# what the programs cannot build without (C17, -pthread, the header path) is
+# added to them in WB_* variables below.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g -Wall -Wextra -Wpedantic -Wshadow
+CPPFLAGS ?=
+LDFLAGS  ?=
+LDLIBS   ?=
+PORT     ?= 8000
+
+# --- sanitizer builds -------------------------------------------------------
+SAN ?=
+ifeq ($(SAN),)
+  OUT :=
+else ifeq ($(SAN),address,undefined)
+  OUT := build/asan/
+else ifeq ($(SAN),thread)
+  OUT := build/tsan/
+else
+  $(error SAN must be empty, address,undefined or thread)
+endif
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer -O1)
+WERROR   ?=
+
+WB_CFLAGS   := -std=c17 -pthread -Icommon -D_GNU_SOURCE $(SANFLAGS) $(if $(WERROR),-Werror)
+WB_LDFLAGS  := -pthread $(SANFLAGS)
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+
+# --- the programs -------------------------------------------------------------
+# Every chapters/chNN/NAME.c is a program chNN/NAME. A program that includes
+# <curl/curl.h> is linked with libcurl; no list to keep up to date.
+CHAPTERS  := $(sort $(notdir $(wildcard chapters/ch[0-9][0-9])))
+SRCS      := $(wildcard chapters/ch[0-9][0-9]/*.c)
+PROGS     := $(patsubst chapters/%.c,$(OUT)%,$(SRCS))
+CURL_SRCS := $(shell grep -l '^\#include <curl/curl.h>' $(SRCS) /dev/null 2>/dev/null)
+CURL_PROGS := $(patsubst chapters/%.c,$(OUT)%,$(CURL_SRCS))
+
+# Exercises and solutions are built in place (exercises/ch04/fib_server).
+# In each folder, a .c file with a main() is a program; the others (fib.c)
+# are modules linked into every program of that folder.
+EX_DIRS  := $(sort $(dir $(wildcard exercises/ch[0-9][0-9]/*.c solutions/ch[0-9][0-9]/*.c)))
+EX_MAINS := $(shell grep -l '^int main' $(wildcard $(addsuffix *.c,$(EX_DIRS))) /dev/null 2>/dev/null)
+EX_PROGS := $(patsubst %.c,$(OUT)%,$(EX_MAINS))
+ex_mods   = $(filter-out $(EX_MAINS),$(wildcard $(dir $(1))*.c))
+
+# When the flags change, everything rebuilds: the flags are kept in a file
+# that is rewritten only when they differ.
+FLAGS_FILE := build/.flags-$(if $(SAN),$(notdir $(OUT:/=)),plain)
+FLAGS_NOW  := $(CC) $(CPPFLAGS) $(CFLAGS) $(WB_CFLAGS) $(LDFLAGS) $(LDLIBS)
+$(shell mkdir -p $(dir $(FLAGS_FILE)); \
+        [ "$$(cat $(FLAGS_FILE) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_FILE))
+
+COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d
+
+.DEFAULT_GOAL := all
+.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab
+
+all: $(PROGS) $(EX_PROGS) ## build every chapter, exercise and solution
+
+$(PROGS): $(OUT)%: chapters/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(COMPILE) $(if $(filter $@,$(CURL_PROGS)),$(CURL_CFLAGS)) -o $@ $< \
+	    $(LDFLAGS) $(WB_LDFLAGS) $(if $(filter $@,$(CURL_PROGS)),$(CURL_LIBS)) $(LDLIBS)
+
+.SECONDEXPANSION:
+$(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(COMPILE) -o $@ $(filter %.c,$^) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
+
+# One phony target per chapter: `make ch03`.
+define chapter_rule
+$(1): $(filter $(OUT)$(1)/%,$(PROGS))
+endef
+$(foreach c,$(CHAPTERS),$(eval $(call chapter_rule,$(c))))
+
+exercises: $(filter $(OUT)exercises/%,$(EX_PROGS)) ## build the exercise skeletons in place
+solutions: $(filter $(OUT)solutions/%,$(EX_PROGS)) ## build the reference solutions in place
+
+-include $(PROGS:=.d) $(EX_PROGS:=.d)
+
+# --- running things -----------------------------------------------------------
+serve: ch00/labserver ## run the lab server on port 8000 (PORT=N for another), in the foreground
+	./ch00/labserver -p $(PORT)
+
+demo: check-deps ## the tour: every chapter's programs against a private lab server
+	@$(MAKE) --no-print-directory all
+	@bash chapters/tour.sh
+
+test: check-deps ## build with -Werror and run every suite, plain and under the sanitizers
+	@bash tests/run-all
+
+bench-lab: ch00/labserver ## compare the lab server with nginx under wrk (installs both)
+	@bash chapters/ch00/bench.sh
+
+deps: ## install the Debian packages the workbook needs (as root)
+	@bash tests/deps install
+
+check-deps:
+	@bash tests/deps check
+
+clean: ## remove every built program and the sanitizer builds
+	rm -rf $(CHAPTERS) build grade
+	rm -f $(EX_PROGS) $(EX_PROGS:=.d)
+
+help: ## list the targets
+	@echo 'make targets:'
+	@grep -hE '^[a-z][a-z0-9 $$()-]*:.*## ' $(MAKEFILE_LIST) | \
+	    sed -E 's/^([^:]*):.*## (.*)/  \1|\2/' | awk -F'|' '{ printf "  %-12s %s\n", $$1, $$2 }'
+	@echo '  chNN          build one chapter into chNN/ (chapters: $(CHAPTERS))'
+	@echo 'variables: SAN=address,undefined | SAN=thread, CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PORT'
+
+# Grading (make grade) lives beside the exercise suites.
+-include tests/exercises/grade.mk

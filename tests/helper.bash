@@ -1,0 +1,91 @@
+# tests/helper.bash - loaded by every suite: `load helper` (or `load ../helper`).
+#
+# Programs are found through WB_BIN: the top of the tree for the plain build
+# ($WB_BIN/ch03/thread_fetch), build/asan or build/tsan for the sanitized
+# ones. WB_EX is where the exercise programs under test are built
+# ($WB_EX/ch04/fib_server): solutions/ by default, exercises/ when grading.
+# WB_SAN names the sanitizer of this run (empty, asan or tsan).
+
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+WB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export WB_ROOT
+export WB_BIN="${WB_BIN:-$WB_ROOT}"
+export WB_EX="${WB_EX:-$WB_BIN/solutions}"
+export WB_SAN="${WB_SAN:-}"
+
+# Start a private lab server on a free port, wait (bounded) until it answers,
+# and export LAB_URL, LAB_PORT and LAB_PID. Extra arguments go to labserver.
+lab_start() {
+    local dir="${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}"
+    LAB_PORTFILE="$(mktemp "$dir/labport.XXXXXX")"
+    rm -f "$LAB_PORTFILE"
+    "$WB_BIN/ch00/labserver" -p 0 --port-file "$LAB_PORTFILE" "$@" \
+        >"$dir/labserver.out" 2>"$dir/labserver.err" 3>&- &
+    LAB_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        if [ -s "$LAB_PORTFILE" ]; then
+            LAB_PORT="$(cat "$LAB_PORTFILE")"
+            export LAB_PORT LAB_PID LAB_URL="http://127.0.0.1:$LAB_PORT"
+            curl -sf -o /dev/null --max-time 2 "$LAB_URL/stats" && return 0
+        fi
+        kill -0 "$LAB_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "lab server did not start:" >&2
+    cat "$dir/labserver.err" >&2
+    return 1
+}
+
+# Stop the lab server by its PID (teardown). Harmless if it is not running.
+lab_stop() {
+    if [ -n "${LAB_PID:-}" ]; then
+        kill -TERM "$LAB_PID" 2>/dev/null || true
+        timeout 5 tail --pid="$LAB_PID" -f /dev/null 2>/dev/null || kill -KILL "$LAB_PID" 2>/dev/null || true
+        wait "$LAB_PID" 2>/dev/null || true
+        unset LAB_PID
+    fi
+}
+
+# One field of the lab server's /stats: served, active or peak.
+lab_stat() {
+    curl -sf --max-time 5 "$LAB_URL/stats" |
+        sed -nE "s/.*\"$1\": *([0-9]+).*/\1/p"
+}
+
+# Reset the counters between two runs in the same test.
+lab_reset() {
+    curl -sf --max-time 5 -o /dev/null "$LAB_URL/stats?reset=1"
+}
+
+# A TCP port on loopback where nothing listens (for "connection refused").
+closed_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# bats-assert 2.1.0 has no assert_stderr: after `run --separate-stderr`,
+# check that stderr contains a string (fixed, not a pattern).
+assert_stderr_contains() {
+    if [[ "$stderr" != *"$1"* ]]; then
+        batslib_print_kv_single_or_multi 8 'expected' "$1" 'stderr' "$stderr" |
+            batslib_decorate 'stderr does not contain the expected text' | fail
+    fi
+}
+
+# Timing and CPU-speedup checks mean nothing under a sanitizer's slowdown.
+skip_under_sanitizer() {
+    [ -z "$WB_SAN" ] || skip "${1:-timing check} (not meaningful under $WB_SAN)"
+}
+
+# Wall time of a command in milliseconds, printed to stdout; the command's
+# own output is discarded. Use it for ratios between two runs of one test.
+elapsed_ms() {
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
