@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# ch00: the lab server, checked with real clients (curl and python3).
+
+setup_file() {
+    load helper
+    lab_start -t 1 # 408 after one second, so the timeout test is quick
+}
+teardown_file() {
+    load helper
+    lab_stop
+}
+setup() {
+    load helper
+    lab_reset
+}
+
+# Send raw bytes on one connection and print the status line of the answer.
+raw() {
+    timeout 10 python3 - "$LAB_PORT" "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(8)
+s.sendall(sys.argv[2].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+data = b""
+while b"\r\n" not in data:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n")[0].decode())
+EOF
+}
+
+# After a bad request the server must still serve everybody else.
+assert_still_serving() {
+    run -0 curl -sf --max-time 5 "$LAB_URL/bytes/7"
+    assert_output "abcdefg"
+}
+
+@test "labserver prints its listening line and writes the port file" {
+    local dir="$BATS_TEST_TMPDIR"
+    timeout 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$dir/port" >"$dir/out" 3>&- &
+    local pid=$!
+    for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    kill -TERM "$pid"
+    local rc=0
+    wait "$pid" || rc=$?
+    assert_equal "$rc" 0
+    run cat "$dir/out"
+    assert_output "labserver listening on http://127.0.0.1:$(cat "$dir/port")"
+}
+
+@test "GET / answers a small page" {
+    run -0 curl -sf --max-time 5 "$LAB_URL/"
+    assert_output --partial "<h1>the lab</h1>"
+}
+
+@test "/delay/300 takes at least 300 ms and well under 600 ms" {
+    run -0 curl -sf --max-time 5 -o /dev/null -w '%{time_total}' "$LAB_URL/delay/300"
+    run python3 -c "t = $output; print('ok' if 0.300 <= t < 0.600 else 'took %.3f s' % t)"
+    assert_output "ok"
+}
+
+@test "/bytes/N answers exactly N bytes with Content-Length" {
+    run -0 curl -sfi --max-time 5 "$LAB_URL/bytes/100000"
+    assert_line --partial "Content-Length: 100000"
+    run -0 bash -c "curl -sf --max-time 5 '$LAB_URL/bytes/100000' | wc -c"
+    assert_output "100000"
+    run -0 bash -c "curl -sf --max-time 5 '$LAB_URL/bytes/0' | wc -c"
+    assert_output "0"
+}
+
+@test "/status/CODE answers that status" {
+    for code in 200 201 404 418 500 503; do
+        run -0 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$LAB_URL/status/$code"
+        assert_output "$code"
+    done
+}
+
+@test "/hang never answers, and counts as active meanwhile" {
+    run -28 curl -s --max-time 0.5 "$LAB_URL/hang"
+    timeout 5 curl -s --max-time 3 "$LAB_URL/hang" 3>&- &
+    local pid=$!
+    sleep 0.5
+    assert_equal "$(lab_stat active)" 1
+    kill "$pid"
+    wait "$pid" || true
+}
+
+@test "/stats counts requests served and the peak; ?reset=1 resets; /stats is not counted" {
+    curl -sf --max-time 5 -o /dev/null "$LAB_URL/delay/10"
+    curl -sf --max-time 5 -o /dev/null "$LAB_URL/bytes/1"
+    run -0 curl -sf --max-time 5 "$LAB_URL/stats"
+    assert_output '{"served": 2, "active": 0, "peak": 1}'
+    lab_reset
+    assert_equal "$(lab_stat served)" 0
+    assert_equal "$(lab_stat peak)" 0
+}
+
+@test "query strings are ignored" {
+    run -0 curl -sf --max-time 5 "$LAB_URL/bytes/3?i=7&x=y"
+    assert_output "abc"
+}
+
+@test "HEAD answers the head only" {
+    run -0 curl -sf --max-time 5 -I "$LAB_URL/bytes/50"
+    assert_line --partial "Content-Length: 50"
+}
+
+@test "HTTP/1.1 keep-alive: two requests on one connection" {
+    run -0 timeout 10 python3 - "$LAB_PORT" <<'EOF'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+c.request("GET", "/bytes/5"); a = c.getresponse().read(); s1 = c.sock
+c.request("GET", "/bytes/6"); b = c.getresponse().read(); s2 = c.sock
+print(a.decode(), b.decode(), "same connection" if s1 is s2 and s1 is not None else "reconnected")
+EOF
+    assert_output "abcde abcdef same connection"
+}
+
+@test "HTTP/1.0 closes after the answer unless it asks for keep-alive" {
+    run -0 raw 'GET /bytes/1 HTTP/1.0\r\n\r\n'
+    assert_output "HTTP/1.1 200 OK"
+    run -0 curl -s0 --max-time 5 -D - -o /dev/null "$LAB_URL/bytes/1"
+    assert_line --partial "Connection: close"
+    run -0 curl -s0 --max-time 5 -H 'Connection: keep-alive' -D - -o /dev/null "$LAB_URL/bytes/1"
+    assert_line --partial "Connection: keep-alive"
+}
+
+@test "200 requests of /delay/300 at once: all answered together, peak 200" {
+    local urls=()
+    for i in $(seq 200); do urls+=(-o /dev/null "$LAB_URL/delay/300?i=$i"); done
+    local t0 t1
+    t0=$(date +%s%N)
+    run -0 timeout 30 curl -sf --parallel --parallel-immediate --parallel-max 200 "${urls[@]}"
+    t1=$(date +%s%N)
+    assert_equal "$(lab_stat served)" 200
+    assert_equal "$(lab_stat peak)" 200
+    # 200 x 300 ms one after another would be 60 s; together it is about 0.3 s.
+    [ $(((t1 - t0) / 1000000)) -lt 6000 ]
+}
+
+@test "a malformed request line gets 400, and others are still served" {
+    run -0 raw 'NONSENSE\r\n\r\n'
+    assert_output "HTTP/1.1 400 Bad Request"
+    run -0 raw '\x00\x01\x02\r\n\r\n'
+    assert_output "HTTP/1.1 400 Bad Request"
+    run -0 raw 'GET /bytes/1 HTTP/9.9\r\n\r\n'
+    assert_output "HTTP/1.1 400 Bad Request"
+    assert_still_serving
+}
+
+@test "a header over 8 KiB gets 431, and others are still served" {
+    run -0 raw "GET / HTTP/1.1\\r\\nX-Big: $(head -c 9000 /dev/zero | tr '\0' a)\\r\\n\\r\\n"
+    assert_output "HTTP/1.1 431 Request Header Fields Too Large"
+    assert_still_serving
+}
+
+@test "no full request in time gets 408, and others are still served meanwhile" {
+    timeout 10 python3 - "$LAB_PORT" >"$BATS_TEST_TMPDIR/slow" <<'EOF' 3>&- &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /bytes/1 HT")  # half a request, then silence
+s.settimeout(8)
+print(s.recv(100).split(b"\r\n")[0].decode())
+EOF
+    local pid=$!
+    assert_still_serving # while the slow client is waiting
+    wait "$pid"
+    run cat "$BATS_TEST_TMPDIR/slow"
+    assert_output "HTTP/1.1 408 Request Timeout"
+}
+
+@test "an unknown path gets 404 and another method 405" {
+    run -0 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$LAB_URL/nowhere"
+    assert_output "404"
+    run -0 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST -d x=1 "$LAB_URL/"
+    assert_output "405"
+    run -0 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$LAB_URL/delay/abc"
+    assert_output "404"
+    assert_still_serving
+}
+
+@test "a client that resets mid-request is dropped, and others are still served" {
+    run -0 timeout 10 python3 - "$LAB_PORT" <<'EOF'
+import socket, struct, sys
+for _ in range(20):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /delay/100 HTTP/1.1\r\nHo")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # with linger 0: a reset, not a goodbye
+EOF
+    assert_still_serving
+    assert_equal "$(lab_stat active)" 0
+}
+
+@test "SIGTERM and SIGINT stop it cleanly with status 0" {
+    for sig in TERM INT; do
+        timeout 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$BATS_TEST_TMPDIR/p$sig" >/dev/null 2>&1 3>&- &
+        local pid=$!
+        for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p$sig" ] && break; sleep 0.05; done
+        timeout 5 curl -s --max-time 3 "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/p$sig")/hang" 3>&- &
+        sleep 0.2
+        kill "-$sig" "$pid"
+        local rc=0
+        wait "$pid" || rc=$?
+        assert_equal "$rc" 0
+    done
+}
+
+@test "labserver --help explains; a bad option is a usage error" {
+    run -0 "$WB_BIN/ch00/labserver" --help
+    assert_output --partial "Usage: labserver"
+    run -2 "$WB_BIN/ch00/labserver" -p notaport
+    run -2 "$WB_BIN/ch00/labserver" --bogus
+}
