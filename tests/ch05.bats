@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# ch05: the road of asynchronous I/O, from blocking sockets to select, an
+# epoll event loop with callbacks, and libcurl's multi interface, checked
+# against a private lab server. Concurrency is read off the server's peak
+# counter; CPU time and wall time come from the programs' own output.
+# (simple_coroutine, producer_consumer, event_loop_hello and
+# coroutine_crawler have their suite in ch05_coroutines.bats.)
+
+setup_file() {
+    load helper
+    lab_start
+}
+teardown_file() {
+    load helper
+    lab_stop
+}
+setup() {
+    load helper
+    lab_reset
+    PROGS=(blocking_way process_way thread_way nonblocking_way select_crawler
+        callback_crawler multi_fetch)
+}
+
+# Fail if a sanitizer said anything in the last `run` (when its reports go
+# to stderr; tests/run-all sends them to files and checks those itself).
+no_sanitizer_report() {
+    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
+        <<<"$output${stderr:-}"; then
+        echo "sanitizer report:" >&2
+        echo "$output${stderr:-}" >&2
+        return 1
+    fi
+}
+
+# A number from the program's own output: `cpu` or `wall` from its line
+# "cpu time: C s (wall W s)", or `used` from "used time: U s".
+reported() {
+    case $1 in
+    cpu) sed -nE 's/^cpu time: ([0-9.]+) s \(wall [0-9.]+ s\)$/\1/p' <<<"$output" ;;
+    wall) sed -nE 's/^cpu time: [0-9.]+ s \(wall ([0-9.]+) s\)$/\1/p' <<<"$output" ;;
+    used) sed -nE 's/^used time: ([0-9.]+) s$/\1/p' <<<"$output" ;;
+    esac
+}
+
+# True if the awk comparison holds, e.g. holds "2.1 >= 0.5 * 4".
+holds() { awk "BEGIN { exit !($1) }"; }
+
+# Every result line is "[i] N bytes in S s  URL"; count them.
+result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output" || true; }
+
+# ---- one at a time ----------------------------------------------------------
+
+@test "blocking_way fetches one URL after another" {
+    run -0 timeout 20 "$WB_BIN/ch05/blocking_way" -q -d 50
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_line --index 10 --regexp '^cpu time: [0-9.]+ s \(wall [0-9.]+ s\)$'
+    assert_line --index 11 --regexp '^used time: [0-9.]+ s$'
+    assert_equal "${#lines[@]}" 12 # with -q, used time is the last line
+    assert_equal "$(lab_stat peak)" 1
+    assert_equal "$(lab_stat served)" 10
+}
+
+@test "nonblocking_way is still one at a time, and spins a core while it waits" {
+    run -0 timeout 20 "$WB_BIN/ch05/nonblocking_way" -q -d 50
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_equal "$(lab_stat peak)" 1
+    assert_line --regexp '^wasted calls: [1-9][0-9]* answered "not yet" \(connect [0-9]+, send [0-9]+, recv [1-9][0-9]*\)$'
+    skip_under_sanitizer "CPU time against wall time"
+    local cpu wall
+    cpu=$(reported cpu) wall=$(reported wall)
+    holds "$cpu >= 0.5 * $wall" || fail "cpu time $cpu s is less than half of wall time $wall s"
+}
+
+# ---- all at once ------------------------------------------------------------
+
+@test "process_way runs all ten fetches at once in forked workers" {
+    run -0 timeout 20 "$WB_BIN/ch05/process_way" -q -d 300
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_line --index 0 --regexp '^\[0\] ' # results come in the order of the URLs
+    assert_line --index 9 --regexp '^\[9\] '
+    assert_equal "$(lab_stat peak)" 10
+}
+
+@test "process_way -w 3 never has more than three fetches at once" {
+    run -0 timeout 20 "$WB_BIN/ch05/process_way" -q -d 100 -w 3
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_equal "$(lab_stat peak)" 3
+}
+
+@test "thread_way runs all ten fetches at once in a pool of threads" {
+    run -0 timeout 20 "$WB_BIN/ch05/thread_way" -q -d 300
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_line --index 0 --regexp '^\[0\] '
+    assert_line --index 9 --regexp '^\[9\] '
+    assert_equal "$(lab_stat peak)" 10
+}
+
+@test "select_crawler runs all ten at once in one thread, and its CPU time stays small" {
+    run -0 timeout 20 "$WB_BIN/ch05/select_crawler" -q -d 300
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_line --index 11 --regexp '^used time: [0-9.]+ s$'
+    assert_equal "$(lab_stat peak)" 10
+    skip_under_sanitizer "CPU time against wall time"
+    local cpu wall
+    cpu=$(reported cpu) wall=$(reported wall)
+    holds "$cpu < $wall / 5" || fail "cpu time $cpu s is not under a fifth of wall time $wall s"
+}
+
+@test "callback_crawler runs all ten at once on its epoll loop" {
+    run -0 timeout 20 "$WB_BIN/ch05/callback_crawler" -q -d 300
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_equal "$(lab_stat peak)" 10
+}
+
+@test "multi_fetch runs all ten at once through libcurl's multi interface" {
+    run -0 timeout 20 "$WB_BIN/ch05/multi_fetch" -q -d 300
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_equal "$(lab_stat peak)" 10
+}
+
+@test "multi_fetch -c 4 never has more than four transfers at once" {
+    run -0 timeout 20 "$WB_BIN/ch05/multi_fetch" -q -d 100 -c 4
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_equal "$(lab_stat peak)" 4
+}
+
+@test "without -q the results are followed by the timeline" {
+    run -0 timeout 20 "$WB_BIN/ch05/select_crawler" -d 50 -n 3
+    no_sanitizer_report
+    assert_line --index 4 --regexp '^used time: [0-9.]+ s$'
+    assert_line --index 5 --regexp '^timeline: 3 tasks, one column = [0-9.]+ ms$'
+}
+
+# ---- scale ------------------------------------------------------------------
+
+# 2,000 URLs of 500 ms each (300 under a sanitizer's slowdown).
+scale_n() { if [ -z "$WB_SAN" ]; then echo 2000; else echo 300; fi; }
+
+@test "callback_crawler fetches 2,000 slow URLs at once, in well under three delays" {
+    local n
+    n=$(scale_n)
+    run -0 timeout 30 "$WB_BIN/ch05/callback_crawler" -q -n "$n" -d 500
+    no_sanitizer_report
+    assert_equal "$(result_lines)" "$n"
+    assert_equal "$(lab_stat peak)" "$n"
+    skip_under_sanitizer "wall time of the scale run"
+    holds "$(reported used) < 1.5" || fail "used time $(reported used) s, expected under 1.5 s"
+}
+
+@test "multi_fetch fetches 2,000 slow URLs at once, in well under three delays" {
+    local n
+    n=$(scale_n)
+    run -0 timeout 30 "$WB_BIN/ch05/multi_fetch" -q -n "$n" -d 500
+    no_sanitizer_report
+    assert_equal "$(result_lines)" "$n"
+    assert_equal "$(lab_stat peak)" "$n"
+    skip_under_sanitizer "wall time of the scale run"
+    holds "$(reported used) < 1.5" || fail "used time $(reported used) s, expected under 1.5 s"
+}
+
+@test "select_crawler -n 2000 stops cleanly at FD_SETSIZE instead of overflowing an fd_set" {
+    run --separate-stderr -1 timeout 30 "$WB_BIN/ch05/select_crawler" -q -n 2000
+    no_sanitizer_report
+    assert_stderr_contains "at or above FD_SETSIZE (1024)"
+    assert_stderr_contains "poll() and epoll have no such limit"
+    assert_equal "$output" "" # no results, no used time: the run was refused
+}
+
+# ---- failures ---------------------------------------------------------------
+
+@test "a refused port and a silent server are reported; the good URLs still print; exit 1" {
+    local port dir=$BATS_TEST_TMPDIR p pids=()
+    port=$(closed_port)
+    # All seven at once, so the one-second timeouts overlap.
+    for p in "${PROGS[@]}"; do
+        timeout 20 "$WB_BIN/ch05/$p" -q -t 1 "$LAB_URL/delay/10" "127.0.0.1:$port/" \
+            "$LAB_URL/hang" "${LAB_URL#http://}/bytes/5000" \
+            >"$dir/$p.out" 2>"$dir/$p.err" 3>&- &
+        pids+=($!)
+    done
+    local i rc
+    for i in "${!PROGS[@]}"; do
+        p=${PROGS[$i]} rc=0
+        wait "${pids[$i]}" || rc=$?
+        output=$(cat "$dir/$p.out") stderr=$(cat "$dir/$p.err")
+        mapfile -t lines <"$dir/$p.out"
+        no_sanitizer_report
+        [ "$rc" -eq 1 ] || fail "$p exited with $rc, expected 1; stderr: $stderr"
+        assert_line --regexp '^\[0\] [0-9]+ bytes in [0-9.]+ s  http://127\.0\.0\.1:[0-9]+/delay/10$'
+        assert_line --regexp '^\[3\] 5[0-9]{3} bytes in [0-9.]+ s  127\.0\.0\.1:[0-9]+/bytes/5000$'
+        assert_stderr_contains "$p: 127.0.0.1:$port/: "
+        assert_stderr_contains "$p: $LAB_URL/hang: "
+        assert_equal "$(result_lines)" 2
+    done
+}
+
+@test "with no lab server every program says how to start one, and exits 1" {
+    local p
+    export LAB_URL="http://127.0.0.1:$(closed_port)"
+    for p in "${PROGS[@]}"; do
+        run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/$p" -q -n 2
+        no_sanitizer_report
+        assert_stderr_contains "make serve"
+    done
+}
+
+@test "--help explains and exits 0; a bad option prints the usage and exits 2" {
+    local p
+    for p in "${PROGS[@]}"; do
+        run -0 timeout 5 "$WB_BIN/ch05/$p" --help
+        assert_line --index 0 --regexp "^Usage: $p "
+        run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" --bogus
+        assert_stderr_contains "Usage: $p "
+        run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" -t 0
+        assert_stderr_contains "-t"
+    done
+}
