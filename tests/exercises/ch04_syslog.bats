@@ -131,6 +131,14 @@ how_it_ended() {
     esac
 }
 
+# "stderr:  first line", then the next lines (15 at most) indented.
+show() {
+    local first
+    first="$(head -c 2000 "$2" 2>/dev/null | head -n 1)"
+    echo "$1:   ${first:-(nothing)}"
+    head -c 2000 "$2" 2>/dev/null | sed -n '2,15p' | sed 's/^/          /'
+}
+
 # Print what a student needs to see, then fail: the command, what was
 # expected, what came, and where to look.
 explain() {
@@ -138,10 +146,8 @@ explain() {
         echo "command:  $CMD"
         echo "expected: $1"
         echo "got:      $(how_it_ended)"
-        echo "stdout:"
-        head -c 2000 "$OUT" 2>/dev/null | head -n 15 | sed 's/^/    /'
-        echo "stderr:"
-        head -c 2000 "$ERR" 2>/dev/null | head -n 15 | sed 's/^/    /'
+        show stdout "$OUT"
+        show stderr "$ERR"
         if [ -e "$LOG" ]; then
             echo "$(basename "$LOG") ($(wc -l <"$LOG") lines), first lines:"
             head -c 600 "$LOG" | head -n 5 | tr '\0' '@' | cut -c 1-120 | sed 's/^/    /'

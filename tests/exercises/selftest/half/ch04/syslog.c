@@ -52,8 +52,8 @@ static void on_signal(int sig) { (void)sig; got_signal = 1; }
  * so store it back into *port. Untouched, this returns -1. */
 static int open_socket(const char *addr, long *port)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd == -1)
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), size = 4 << 20;
+    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == -1)
         wb_die("socket");
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
     if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {

@@ -1,0 +1,21 @@
+# tests/exercises/grade.mk - grading, included by the top Makefile.
+#
+#   make grade                     grade exercises/ (the student's work)
+#   make grade SRC=solutions       grade the reference solutions
+#   make grade EX=ch04/syslog      one exercise only
+#   make grade-check               the grader's checks in `make test`
+#
+# Results: a table on the terminal, grade/results.json (Gradescope),
+# grade/junit/*.xml (JUnit), grade/tap/*.tap (bats' own output).
+# How points are counted: tests/exercises/README.md.
+
+SRC ?= exercises
+EX  ?=
+
+.PHONY: grade grade-check
+
+grade: ## score exercises/ (or SRC=solutions; EX=ch04/syslog for one): table, grade/results.json
+	@bash tests/exercises/grade --src $(SRC) $(foreach e,$(EX),--only $(e))
+
+grade-check: ## check that each solution scores full marks and each skeleton zero
+	@bash tests/exercises/grade-check

@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""grade_report.py - turn the exercise suites' TAP output into scores.
+
+Called by tests/exercises/grade, which builds each exercise and runs its
+suite. This part reads what came out and writes, into the output folder:
+  results.json   Gradescope's autograder format (score, execution_time, tests)
+  junit/*.xml    one JUnit report per exercise (bats' own, or one written here
+                 when the suite could not run: a build error, a suite that died)
+  summary.txt    one line per test: exercise, status, points, name (stable text
+                 that the grader's self-test compares with its expectations)
+and prints the failures with their messages, then the score table.
+
+The points convention (tests/exercises/README.md): a test whose name ends in
+"[N pts]" is worth N points, "[N pts, stretch]" N stretch points; a test with
+no such bracket is worth nothing.
+
+Other modes: --classroom prints .github/classroom/autograding.json for the
+suites given; --lint checks the suites' names against the convention.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+from xml.sax.saxutils import escape, quoteattr
+
+POINTS = re.compile(r"\[(\d+) pts?(, stretch)?\]\s*$")
+BRACKET = re.compile(r"\[[^\]]*\]\s*$")
+TEST_LINE = re.compile(r"""^\s*@test\s+(["'])(.*)\1\s*\{""")
+TAP_RESULT = re.compile(r"^(ok|not ok) (\d+) (.*)$")
+BATS_TRACE = re.compile(r"^\s*\(?(from function|in test file) ")
+FAILED_LINE = re.compile(r"^\s*`.*' failed")
+CRASH_CODES = {132: "SIGILL", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE", 139: "SIGSEGV"}
+OUTPUT_MAX = 4000
+
+
+def exercise_of(suite):
+    """tests/exercises/ch04_fib_server.bats grades ch04/fib_server."""
+    base = os.path.basename(suite)[: -len(".bats")]
+    chapter, _, name = base.partition("_")
+    return f"{chapter}/{name}"
+
+
+def parse_suite(path):
+    """The suite's tests in file order: name, points, stretch."""
+    tests = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = TEST_LINE.match(line)
+            if not m:
+                continue
+            name = m.group(2).replace('\\"', '"') if m.group(1) == '"' else m.group(2)
+            p = POINTS.search(name)
+            tests.append({"name": name, "points": int(p.group(1)) if p else 0,
+                          "stretch": bool(p and p.group(2))})
+    return tests
+
+
+def lint(suites):
+    """Names that break the convention: a bracket that is not [N pts] or
+    [N pts, stretch], or two tests of one suite with the same name."""
+    problems = []
+    for suite in suites:
+        seen = set()
+        for t in parse_suite(suite):
+            if BRACKET.search(t["name"]) and not POINTS.search(t["name"]) and "pt" in t["name"]:
+                problems.append(f"{suite}: \"{t['name']}\": write [N pts] or [N pts, stretch]")
+            if t["name"] in seen:
+                problems.append(f"{suite}: two tests named \"{t['name']}\"")
+            seen.add(t["name"])
+    return problems
+
+
+def parse_tap(path):
+    """bats' TAP: {number: (ok, name, skip reason or None, output lines, timed out)}."""
+    results, current = {}, None
+    if not os.path.exists(path):
+        return results
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            m = TAP_RESULT.match(line)
+            if m:
+                rest = m.group(3)
+                timed_out = bool(re.search(r" # timeout after \d+s?", rest))
+                rest = re.sub(r"\s+# in \d+ ms.*$", "", rest)
+                skip = None
+                s = re.match(r"^(.*?)\s+# skip\b\s*(.*)$", rest, re.IGNORECASE)
+                if s:
+                    rest, skip = s.group(1), s.group(2) or "skipped"
+                current = {"ok": m.group(1) == "ok", "name": rest, "skip": skip,
+                           "lines": [], "timed_out": timed_out}
+                results[int(m.group(2))] = current
+            elif current is not None and line.startswith("#"):
+                current["lines"].append(line[2:] if line.startswith("# ") else line[1:])
+    return results
+
+
+def clean_output(lines):
+    """Keep what speaks to a student; drop bats' own stack trace."""
+    explained = any(l.startswith("expected:") for l in lines)
+    out = [l for l in lines if not BATS_TRACE.match(l) and not (explained and FAILED_LINE.match(l))]
+    text = "\n".join(out).strip("\n")
+    return text if len(text) <= OUTPUT_MAX else text[:OUTPUT_MAX] + "\n... (cut)"
+
+
+def classify(tap, text):
+    """PASS, SKIP, FAIL, CRASH or TIMEOUT, from bats' verdict and the output."""
+    if tap["ok"]:
+        return "SKIP" if tap["skip"] else "PASS"
+    if "BUILD ERROR:" in text:
+        return "BUILD ERROR"
+    if "CRASH:" in text:
+        return "CRASH"
+    if tap["timed_out"] or "TIMEOUT:" in text or "failed due to timeout" in text:
+        return "TIMEOUT"
+    m = re.search(r"expected exit code \d+, got (\d+)", text)
+    if m and int(m.group(1)) == 124:
+        return "TIMEOUT"
+    if m and int(m.group(1)) in CRASH_CODES:
+        return "CRASH"
+    return "FAIL"
+
+
+def grade_suite(entry):
+    """One exercise: every test of its suite with a status and points."""
+    tests = parse_suite(entry["suite"])
+    tap = parse_tap(entry["tap"])
+    by_name = {r["name"]: r for r in tap.values()}
+    build_log = ""
+    if entry["build"] == "error" and os.path.exists(entry["build_log"]):
+        with open(entry["build_log"], encoding="utf-8", errors="replace") as f:
+            build_log = "".join(f.readlines()[:40]).strip()
+    for i, t in enumerate(tests, 1):
+        r = by_name.get(t["name"]) or (tap.get(i) if tap.get(i, {}).get("name", "").startswith(t["name"]) else None)
+        if entry["build"] == "error":
+            t["status"] = "BUILD ERROR"
+            t["output"] = f"BUILD ERROR: {entry['exercise']} does not compile, so no test could run:\n{build_log}"
+        elif r is None:
+            suite_timeout = entry["bats_status"] in (124, 137)
+            t["status"] = "TIMEOUT" if suite_timeout else "NOT RUN"
+            t["output"] = ("TIMEOUT: the whole suite ran out of time before this test ended"
+                           if suite_timeout else
+                           "NOT RUN: the suite stopped before this test (see " + entry["tap"] + ")")
+        else:
+            text = clean_output(r["lines"])
+            t["status"] = classify(r, text)
+            if t["status"] == "SKIP":
+                text = f"skipped: {r['skip']}" + (f"\n{text}" if text else "")
+            elif t["status"] == "PASS" and not text:
+                text = "passed"
+            t["output"] = text
+        t["score"] = t["points"] if t["status"] == "PASS" else 0
+    return tests
+
+
+def write_junit(path, exercise, tests, seconds):
+    """A JUnit report for a suite that bats could not report on itself."""
+    failures = sum(t["status"] not in ("PASS", "SKIP") for t in tests)
+    skipped = sum(t["status"] == "SKIP" for t in tests)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n')
+        f.write(f'<testsuite name={quoteattr(exercise)} tests="{len(tests)}" failures="{failures}" '
+                f'errors="0" skipped="{skipped}" time="{seconds:.3f}">\n')
+        for t in tests:
+            f.write(f'  <testcase classname={quoteattr(exercise)} name={quoteattr(t["name"])}>')
+            if t["status"] == "SKIP":
+                f.write(f'<skipped>{escape(t["output"])}</skipped>')
+            elif t["status"] != "PASS":
+                f.write(f'<failure type={quoteattr(t["status"])}>{escape(t["output"])}</failure>')
+            f.write("</testcase>\n")
+        f.write("</testsuite>\n</testsuites>\n")
+
+
+def tally(tests, stretch):
+    part = [t for t in tests if t["stretch"] == stretch and t["points"] > 0]
+    return (sum(t["status"] == "PASS" for t in part), len(part),
+            sum(t["score"] for t in part), sum(t["points"] for t in part))
+
+
+def notes(tests):
+    counts = {}
+    for t in tests:
+        if t["status"] not in ("PASS",):
+            counts[t["status"]] = counts.get(t["status"], 0) + 1
+    if "BUILD ERROR" in counts:
+        return "BUILD ERROR"
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
+
+def print_failures(graded, out):
+    for ex, tests in graded:
+        bad = [t for t in tests if t["status"] != "PASS"]
+        if not bad:
+            continue
+        print(f"\n{ex}", file=out)
+        if bad[0]["status"] == "BUILD ERROR":
+            print("  BUILD ERROR: it does not compile, so no test ran. The compiler said:", file=out)
+            for line in bad[0]["output"].splitlines()[1:16]:
+                print(f"    {line}", file=out)
+            continue
+        previous = None
+        for t in bad:
+            print(f"  {t['status']:<8} {t['name']}", file=out)
+            lines = t["output"].splitlines()
+            keep = [l for l in lines if re.match(r"^(command|expected|got|stderr|hint):", l)]
+            keep = keep or [l for l in lines if l.strip()][:6]
+            # The same failure again (an untouched skeleton fails every test
+            # alike) is said once; ports and temporary paths differ.
+            same = re.sub(r"/tmp/\S*|\d+", "", "\n".join(keep))
+            if same == previous:
+                print("           (the same as above)", file=out)
+                continue
+            previous = same
+            for line in keep:
+                print(f"           {line}", file=out)
+
+
+def print_table(graded, src, out):
+    rows = [("exercise", "tests passed", "points", "total", "")]
+    p_all = n_all = s_all = m_all = 0
+    sp = sm = 0
+    for ex, tests in graded:
+        p, n, s, m = tally(tests, False)
+        p_all, n_all, s_all, m_all = p_all + p, n_all + n, s_all + s, m_all + m
+        rows.append((ex, f"{p}/{n}", str(s), str(m), notes(tests)))
+        p2, n2, s2, m2 = tally(tests, True)
+        if n2:
+            sp, sm = sp + s2, sm + m2
+            rows.append((f"{ex} (stretch)", f"{p2}/{n2}", str(s2), str(m2), ""))
+    rows.append(("total", f"{p_all}/{n_all}", str(s_all), str(m_all),
+                 f"(+{sp}/{sm} stretch)" if sm else ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print(f"\ngrades for {src}/", file=out)
+    for i, r in enumerate(rows):
+        if i == len(rows) - 1:
+            print("  " + "-" * (sum(widths) + 9), file=out)
+        print(f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  "
+              f"{r[3]:>{widths[3]}}  {r[4]}".rstrip(), file=out)
+    return s_all + sp
+
+
+def classroom(suites):
+    entries = []
+    for suite in suites:
+        ex = exercise_of(suite)
+        tests = parse_suite(suite)
+        for stretch in (False, True):
+            points = sum(t["points"] for t in tests if t["stretch"] == stretch)
+            if not points:
+                continue
+            entries.append({
+                "name": ex + (" (stretch)" if stretch else ""),
+                "setup": "sudo make deps",
+                "run": f"bash tests/exercises/grade --only {ex} --require {'stretch' if stretch else 'full'}",
+                "input": "",
+                "output": "",
+                "comparison": "included",
+                "timeout": 10,
+                "points": points,
+            })
+    return json.dumps({"tests": entries}, indent=2) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--manifest", help="the grader's list of suites and how they ran")
+    ap.add_argument("--out", help="the output folder")
+    ap.add_argument("--src", default="exercises", help="the tree graded, for the titles")
+    ap.add_argument("--seconds", type=float, default=0.0, help="how long grading took")
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--require", choices=["full", "stretch"])
+    ap.add_argument("--classroom", nargs="+", metavar="SUITE")
+    ap.add_argument("--lint", nargs="+", metavar="SUITE")
+    a = ap.parse_args()
+    if a.classroom:
+        sys.stdout.write(classroom(a.classroom))
+        return 0
+    if a.lint:
+        problems = lint(a.lint)
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+
+    graded = []
+    with open(a.manifest, encoding="utf-8") as f:
+        for line in f:
+            suite, build, build_log, tap, status, seconds = line.rstrip("\n").split("\t")
+            entry = {"suite": suite, "exercise": exercise_of(suite), "build": build,
+                     "build_log": build_log, "tap": tap, "bats_status": int(status),
+                     "seconds": float(seconds) / 1000}
+            tests = grade_suite(entry)
+            graded.append((entry["exercise"], tests))
+            junit = os.path.join(a.out, "junit", os.path.basename(suite)[:-5] + ".xml")
+            if not os.path.exists(junit):
+                write_junit(junit, entry["exercise"], tests, entry["seconds"])
+
+    results = {"score": 0, "execution_time": int(round(a.seconds)), "stdout_visibility": "visible",
+               "tests": []}
+    summary = []
+    for ex, tests in graded:
+        for i, t in enumerate(tests, 1):
+            if t["points"] == 0:
+                continue  # a test without points is not graded
+            results["tests"].append({
+                "name": f"{ex}: {t['name']}", "number": f"{ex}.{i}",
+                "score": t["score"], "max_score": t["points"],
+                "status": "passed" if t["status"] == "PASS" else "failed",
+                "output": t["output"], "visibility": "visible",
+                "tags": [ex] + (["stretch"] if t["stretch"] else []),
+            })
+            summary.append(f"{ex}\t{t['status']}\t{t['score']}/{t['points']}\t{t['name']}")
+    results["score"] = sum(t["score"] for t in results["tests"])
+    regular = sum(t["max_score"] for t in results["tests"] if "stretch" not in t["tags"])
+    results["output"] = (f"{results['score']} points of {regular}"
+                         f" (stretch tests add to the score) for {a.src}/")
+    with open(os.path.join(a.out, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(a.out, "summary.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(summary) + "\n")
+
+    if not a.quiet:
+        print_failures(graded, sys.stdout)
+        print_table(graded, a.src, sys.stdout)
+        print(f"\ndetails: {os.path.relpath(a.out)}/results.json (Gradescope), "
+              f"{os.path.relpath(a.out)}/junit/ (JUnit), {os.path.relpath(a.out)}/tap/ (bats' output)")
+    if a.require:
+        want = a.require == "stretch"
+        missing = [t for t in results["tests"] if ("stretch" in t["tags"]) == want and t["status"] != "passed"]
+        return 1 if missing else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
