@@ -1,0 +1,134 @@
+/* simple_coroutine.c - a generator in C: a function that pauses at `yield`
+ *
+ * Talk: asynchronous programming / Co-routine (协程) / example
+ * Usage: simple_coroutine [--trace] [VALUE]
+ * Shows: a stackless, generator-style coroutine (Simon Tatham's "coroutines
+ *        in C", the idea behind protothreads): the talk's Python generator
+ *            def simple_coroutine():
+ *                print('-> start')
+ *                x = yield
+ *                print('-> received', x)
+ *        rewritten as a C function that can return in the middle and later
+ *        carry on from where it left off. next() runs it to its first yield;
+ *        send(VALUE) (default "test!") resumes it with a value, which the
+ *        paused `x = yield` receives. Output, exactly as Python 3 prints it:
+ *            -> start
+ *            -> received test!
+ *        (the talk's cell misspells "received"; this one does not.)
+ * How:   a coroutine is a plain struct (its explicit state) plus a resume
+ *        point: the line number of the yield it is paused at. The body is one
+ *        big `switch (resume)`; each yield stores __LINE__, returns, and plants
+ *        `case __LINE__:` right behind the return, so the next call jumps
+ *        straight back in. Three macros, below, hide the switch.
+ * Rules: 1. Locals do not survive a yield: the function really returns, its
+ *           stack frame is gone. Keep everything that must live across a
+ *           yield in the struct (here `sent`).
+ *        2. No yield inside a switch of your own within the body: its `case`
+ *           labels would belong to the inner switch and the jump back in would
+ *           land in the wrong place (the compiler may not even notice).
+ *        3. One yield per source line (two would make the same case label
+ *           twice; here the compiler does catch it).
+ * Compare: producer_consumer.c (values both ways), event_loop_hello.c and
+ *          coroutine_crawler.c (coroutines driven by an event loop);
+ *          ch03/green_fetch.c (stackful green threads on ucontext, which keep
+ *          their locals because each has a stack of its own).
+ */
+#include "workbook.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+
+/* The whole coroutine machinery. `resume` is 0 before the first call, the
+ * line of the paused yield while suspended, and -1 once the body has ended.
+ * A finished coroutine called again matches no case: it jumps past the body
+ * and reports "finished" once more, as a spent Python generator does. */
+#define CO_BEGIN(co) switch ((co)->resume) { case 0:
+#define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
+#define CO_END(co, val) } (co)->resume = -1; return (val)
+
+/* The generator object: its resume point and everything it keeps across a
+ * yield. `sent` is the value send() passes in, which `x = yield` receives. */
+struct simple_coroutine {
+    int resume;
+    const char *sent;
+};
+
+/* The generator's body. Each call runs to the next yield (returns true:
+ * "suspended") or to the end (returns false: Python's StopIteration). */
+static bool simple_coroutine(struct simple_coroutine *co)
+{
+    CO_BEGIN(co);
+    printf("-> start\n");
+    CO_YIELD(co, true); /* x = yield: pause here, hand control back */
+    /* Resumed by send(): `x` is co->sent. A local `x` declared before the
+     * yield would hold garbage now: rule 1. */
+    printf("-> received %s\n", co->sent);
+    CO_END(co, false);
+}
+
+/* send(value): resume the generator with a value. Python refuses to send
+ * anything but None into a generator that has not reached its first yield
+ * yet (there is no `x = yield` waiting for it), and so does this one. */
+static bool co_send(struct simple_coroutine *co, const char *value, bool trace)
+{
+    if (co->resume == 0 && value != NULL) {
+        fprintf(stderr, "simple_coroutine: can't send a value to a just-started generator\n");
+        exit(1);
+    }
+    if (trace)
+        fprintf(stderr, "[trace] %s(): enter at resume point %d\n", value ? "send" : "next",
+                co->resume);
+    co->sent = value;
+    bool suspended = simple_coroutine(co);
+    if (trace)
+        fprintf(stderr, "[trace] %s, resume point now %d\n",
+                suspended ? "paused at a yield" : "finished (Python: StopIteration)", co->resume);
+    return suspended;
+}
+
+/* next(gen) is send(None). */
+static bool co_next(struct simple_coroutine *co, bool trace) { return co_send(co, NULL, trace); }
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: simple_coroutine [--trace] [VALUE]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"trace", no_argument, NULL, 't'}, {0, 0, 0, 0}};
+    bool trace = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "ht", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            printf("Run a generator-style coroutine written in C: next() runs it to its\n"
+                   "yield, send(VALUE) (default \"test!\") resumes it with VALUE.\n"
+                   "--trace shows on stderr the resume point (a line number) each call\n"
+                   "starts from and stops at.\n");
+            return 0;
+        case 't': trace = true; break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind > 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *value = optind < argc ? argv[optind] : "test!";
+    if (trace) /* line-buffered even into a pipe, so the two streams interleave in order */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+
+    struct simple_coroutine sc = {0}; /* sc = simple_coroutine(): nothing runs yet */
+    co_next(&sc, trace);              /* next(sc): prints "-> start", pauses */
+    /* sc.send('test!'): prints "-> received test!" and runs off the end of
+     * the body. Python reports that end by raising StopIteration (the talk's
+     * cell shows the traceback); here send() returns false, as expected. */
+    if (co_send(&sc, value, trace)) {
+        fprintf(stderr, "simple_coroutine: the generator should have finished\n");
+        return 1;
+    }
+    return 0;
+}
