@@ -28,7 +28,7 @@ struct report {
     CURLcode rc;
     long long bytes;
     double start, end; /* wb_now() is CLOCK_MONOTONIC, the same in every process */
-    char reason[200];
+    char reason[CURL_ERROR_SIZE];
 };
 _Static_assert(sizeof(struct report) <= PIPE_BUF, "a report must fit one atomic write");
 

@@ -1,0 +1,290 @@
+/* green_fetch.c - fetch every page at once with green threads, all on one OS thread
+ *
+ * Talk: parallel handling / gevent (spawn, wait, monkey.patch_all())
+ * Usage: green_fetch [-q] [-n N] [-d MS] [URL...]
+ * Shows: green threads (makecontext/swapcontext, a stack with a guard page each)
+ *        and a hub that owns an epoll set. fetch() is plain blocking code, "monkey
+ *        patched" by macros: its connect, write and read go non-blocking and, on
+ *        EINPROGRESS/EAGAIN, park the green thread until epoll says the socket is
+ *        ready. Macros, not the linker's --wrap: the patch covers exactly fetch(),
+ *        shows on the page, and needs no link flags. Every result line shows the
+ *        same OS thread. ASan and TSan are told of every stack switch.
+ * Compare: thread_fetch.c (one OS thread per URL), the coroutines of chapter 5
+ * Linux: epoll, gettid; ucontext from glibc.
+ */
+#include "workbook.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <ucontext.h>
+
+/* The sanitizers' fiber calls, or nothing. GCC: __SANITIZE_*__; clang: __has_feature(). */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/common_interface_defs.h>
+#define ASAN_START(bottom, size) __sanitizer_start_switch_fiber(NULL, bottom, size)
+#define ASAN_FINISH(bottom, size) __sanitizer_finish_switch_fiber(NULL, bottom, size)
+#else
+#define ASAN_START(bottom, size) ((void)0)
+#define ASAN_FINISH(bottom, size) ((void)0)
+#endif
+#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#include <sanitizer/tsan_interface.h>
+#define TSAN_SWITCH(fiber) __tsan_switch_to_fiber(fiber, 0) /* 0: the switch orders memory */
+#define TSAN_CREATE() __tsan_create_fiber(0)
+#define TSAN_DESTROY(fiber) __tsan_destroy_fiber(fiber)
+#define TSAN_CURRENT() __tsan_get_current_fiber()
+#else
+#define TSAN_SWITCH(fiber) ((void)0)
+#define TSAN_CREATE() NULL
+#define TSAN_DESTROY(fiber) ((void)0)
+#define TSAN_CURRENT() NULL
+#endif
+
+#define STACK_SIZE (256 * 1024) /* room for printf and getaddrinfo, even under ASan */
+
+static const char usage[] = "Usage: green_fetch [-q] [-n N] [-d MS] [URL...]\n";
+
+struct fiber { /* what a stack switch needs: saved registers, and the stack for ASan */
+    ucontext_t ctx;
+    const void *stack; /* its lowest address */
+    size_t stack_size;
+    void *tsan_fiber;
+};
+
+struct green {
+    struct fiber f;
+    char *map; /* the guard page, then the stack */
+    size_t map_len;
+    int done, i;
+    const char *url;
+};
+
+struct hub {
+    struct fiber f; /* main()'s own stack: ASan says where it is at the first switch */
+    int ep, live, failed, unreachable; /* the epoll set; green threads not finished */
+    struct green *current;
+    struct wb_timeline tl; /* each green thread writes its own row */
+};
+
+/* The patched calls keep the signatures of the blocking ones, so they cannot
+ * be handed the hub: like gevent's get_hub(), each OS thread has its own. */
+static _Thread_local struct hub *the_hub;
+
+/* Switch stacks, telling the sanitizers; returns when someone switches back.
+ * (No fake stacks for ASan: the first argument NULL, as its header allows.) */
+static void switch_fiber(struct fiber *from, struct fiber *to)
+{
+    ASAN_START(to->stack, to->stack_size);
+    TSAN_SWITCH(to->tsan_fiber);
+    if (swapcontext(&from->ctx, &to->ctx) == -1)
+        wb_die("swapcontext");
+    ASAN_FINISH(NULL, NULL);
+}
+
+/* Park the running green thread until fd is ready for events. 0, or -1 and errno. */
+static int wait_fd(int fd, uint32_t events)
+{
+    struct hub *h = the_hub;
+    struct epoll_event ev = {.events = events, .data.ptr = h->current};
+    if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+        return -1;
+    switch_fiber(&h->current->f, &h->f); /* the hub resumes us when fd is ready */
+    return epoll_ctl(h->ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/* ---- the patched calls: they block the green thread, never the OS thread ---- */
+static int green_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    int flags = fcntl(fd, F_GETFL), err; /* a socket's first call: make it non-blocking */
+    socklen_t errlen = sizeof err;
+    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+        return -1;
+    if (connect(fd, addr, len) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR) /* EINTR: it goes on in the background */
+        return -1;
+    if (wait_fd(fd, EPOLLOUT) == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
+        return -1;
+    errno = err; /* writable: connected (0), or failed and this is why */
+    return err ? -1 : 0;
+}
+
+/* read() (into rbuf) or write() (from wbuf). EAGAIN: nothing to read or no room
+ * to write yet, so let the others run; EINTR: a signal came first, try again. */
+static ssize_t green_io(int fd, void *rbuf, const void *wbuf, size_t len)
+{
+    ssize_t k;
+    while ((k = rbuf ? read(fd, rbuf, len) : write(fd, wbuf, len)) == -1 &&
+           (errno == EAGAIN || errno == EINTR))
+        if (errno == EAGAIN && wait_fd(fd, rbuf ? EPOLLIN : EPOLLOUT) == -1)
+            return -1;
+    return k;
+}
+
+/* monkey.patch_all(), in C: until the #undef, these blocking calls are green. */
+#define connect(fd, addr, len) green_connect(fd, addr, len)
+#define read(fd, buf, len) green_io(fd, buf, NULL, len)
+#define write(fd, buf, len) green_io(fd, NULL, buf, len)
+
+/* An ordinary blocking HTTP/1.0 GET. 0 and the body's size, or -1 (or an
+ * errno value) and the reason in why. getaddrinfo() stays unpatched: for a
+ * numeric address or localhost it answers at once, without the network. */
+static int fetch(const char *url, long long *bytes, char *why, size_t whylen)
+{
+    char host[256], port[16], req[2048], head[2048], body[4096];
+    const char *path;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai;
+    int e = wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1
+                ? EAI_NONAME : getaddrinfo(host, port, &hints, &ai);
+    if (e != 0)
+        return snprintf(why, whylen, "%s", gai_strerror(e)), -1;
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    e = fd == -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 ? errno : 0;
+    freeaddrinfo(ai);
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
+    for (ssize_t k, sent = 0; e == 0 && sent < n; sent += k) /* a short write: send the rest */
+        if ((k = write(fd, req + sent, (size_t)(n - sent))) == -1)
+            e = errno;
+    size_t kept = 0; /* the first bytes go to head, to find the status and the body */
+    *bytes = 0;
+    for (ssize_t k = 1; e == 0 && k > 0; *bytes += k > 0 ? k : 0) { /* to EOF: HTTP/1.0 */
+        int in_head = kept < sizeof head - 1;
+        k = read(fd, in_head ? head + kept : body, in_head ? sizeof head - 1 - kept : sizeof body);
+        e = k == -1 ? errno : 0;
+        kept += in_head && k > 0 ? (size_t)k : 0;
+    }
+    if (fd != -1 && close(fd) == -1 && e == 0)
+        e = errno;
+    if (e != 0)
+        return snprintf(why, whylen, "%s", strerror(e)), e;
+    head[kept] = '\0';
+    char *end = strstr(head, "\r\n\r\n");
+    int status = 0; /* 400 and up fail, as urlopen raises HTTPError */
+    if (!end || sscanf(head, "HTTP/%*d.%*d %d", &status) != 1 || status >= 400)
+        return snprintf(why, whylen, status ? "HTTP error %d" : "not HTTP", status), -1;
+    *bytes -= end + 4 - head;
+    return 0;
+}
+
+#undef connect
+#undef read
+#undef write
+
+/* Every green thread starts here, on its own stack: the talk's fetch_content(url). */
+static void green_main(void)
+{
+    struct hub *h = the_hub;
+    struct green *g = h->current;
+    ASAN_FINISH(&h->f.stack, &h->f.stack_size); /* now we know where main()'s stack is */
+    char why[256];
+    long long bytes;
+    wb_task_begin(&h->tl, g->i);
+    int err = fetch(g->url, &bytes, why, sizeof why);
+    wb_task_end(&h->tl, g->i);
+    if (err == 0)
+        printf("[%d] %lld bytes in %.3f s  %s  (OS thread %d)\n", g->i, bytes,
+               h->tl.span[g->i].end - h->tl.span[g->i].start, g->url, (int)gettid());
+    else
+        fprintf(stderr, "green_fetch: %s: %s\n", g->url, why);
+    h->failed += err != 0;
+    h->unreachable |= err == ECONNREFUSED;
+    g->done = 1; /* the hub frees this stack: we cannot, we are standing on it */
+    switch_fiber(&g->f, &h->f);
+}
+
+/* Run g until it waits or ends; once it has ended, free its stack. */
+static void resume(struct hub *h, struct green *g)
+{
+    h->current = g;
+    switch_fiber(&h->f, &g->f);
+    if (!g->done)
+        return;
+    TSAN_DESTROY(g->f.tsan_fiber);
+    if (munmap(g->map, g->map_len) == -1)
+        wb_die("munmap");
+    h->live--;
+}
+
+/* gevent.spawn(): a stack with a guard page below it (an overflow faults instead
+ * of silently writing over the next stack), a context; it runs at once, until it
+ * first has to wait. */
+static void spawn(struct hub *h, struct green *g)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    g->map_len = page + STACK_SIZE;
+    g->map = mmap(NULL, g->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                  -1, 0);
+    if (g->map == MAP_FAILED || mprotect(g->map, page, PROT_NONE) == -1 ||
+        getcontext(&g->f.ctx) == -1)
+        wb_die("a green thread's stack");
+    g->f.stack = g->f.ctx.uc_stack.ss_sp = g->map + page;
+    g->f.stack_size = g->f.ctx.uc_stack.ss_size = STACK_SIZE;
+    g->f.ctx.uc_link = NULL; /* green_main() never returns */
+    makecontext(&g->f.ctx, green_main, 0);
+    g->f.tsan_fiber = TSAN_CREATE();
+    h->live++;
+    resume(h, g);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+    struct wb_opts o = WB_OPTS_INIT;
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &o))
+            continue;
+        if (c == 'h') {
+            printf("%s\nFetches every URL in its own green thread; all of them share one OS\n"
+                   "thread, which the hub puts to sleep in epoll_wait() while they all wait.\n"
+                   "  -q  no timeline\n",
+                   usage);
+            return 0;
+        }
+        fputs(usage, stderr);
+        return 2;
+    }
+    int n;
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
+    struct rlimit rl; /* a socket per green thread: open files up to the hard limit */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+        setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max}) == -1)
+        wb_die("RLIMIT_NOFILE");
+    struct hub h = {.f.tsan_fiber = TSAN_CURRENT(), .ep = epoll_create1(EPOLL_CLOEXEC)};
+    struct green *greens = calloc((size_t)n, sizeof *greens);
+    if (h.ep == -1 || !greens)
+        wb_die("set-up");
+    the_hub = &h;
+    wb_timeline_init(&h.tl, n);
+
+    double begin = wb_now();
+    for (int i = 0; i < n; i++) {
+        greens[i] = (struct green){.i = i, .url = urls[i]};
+        spawn(&h, &greens[i]);
+    }
+    struct epoll_event evs[64];
+    while (h.live > 0) { /* gevent.wait(): sleep until sockets are ready, resume their owners */
+        int k = epoll_wait(h.ep, evs, 64, -1);
+        if (k == -1 && errno != EINTR) /* EINTR: a signal woke us; wait again */
+            wb_die("epoll_wait");
+        for (int i = 0; i < k; i++) /* a green thread waits on one socket at a time */
+            resume(&h, evs[i].data.ptr);
+    }
+    wb_used_time(wb_now() - begin);
+    if (!o.quiet)
+        wb_timeline_print(&h.tl, stdout);
+    if (h.unreachable && optind == argc)
+        wb_lab_hint();
+    close(h.ep);
+    wb_timeline_free(&h.tl);
+    free(greens);
+    wb_urls_free(urls, n);
+    return h.failed ? 1 : 0;
+}
