@@ -148,7 +148,8 @@ int main(int argc, char **argv)
     if (pipe2(fds, O_CLOEXEC) == -1)
         wb_die("pipe2");
     for (int i = 0; i < n; i++)
-        res[i] = (struct report){.index = i, .bytes = -1, .why = "no report: its worker died or never started"};
+        res[i] = (struct report){
+            .index = i, .bytes = -1, .why = "no report: its worker died or never started"};
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
 
