@@ -66,25 +66,26 @@ static int finish(struct conn *c, const char *what, int err)
     return 1;
 }
 
-/* Open the socket and start connecting; do not wait for it. Returns -1 only
- * when the descriptor is too large for select(), which ends the whole run. */
-static int start(struct conn *c, int timeout_s, int *failed)
+/* Open the socket and start connecting; do not wait for it. Returns 1 if
+ * the URL failed already, 0 if it is under way, and -1 if its descriptor is
+ * too large for select(), which ends the whole run. */
+static int start(struct conn *c, int timeout_s)
 {
     char host[256], port[16];
     const char *path;
     c->start = wb_now();
     c->deadline = c->start + timeout_s;
     if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1)
-        return *failed += finish(c, "not a URL", 0), 0;
+        return finish(c, "not a URL", 0);
     c->len =
         snprintf(c->req, sizeof c->req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
     if (c->len >= (int)sizeof c->req)
-        return *failed += finish(c, "URL too long", 0), 0;
+        return finish(c, "URL too long", 0);
     /* getaddrinfo() blocks; a loopback name is answered at once. */
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0)
-        return *failed += finish(c, gai_strerror(rc), 0), 0;
+        return finish(c, gai_strerror(rc), 0);
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd >= FD_SETSIZE) {
         /* An fd_set is a bitmap of FD_SETSIZE bits: FD_SET() on a larger
@@ -97,12 +98,13 @@ static int start(struct conn *c, int timeout_s, int *failed)
         freeaddrinfo(ai);
         return -1;
     }
+    int failed = 0;
     if (c->fd == -1)
-        *failed += finish(c, "socket", errno);
+        failed = finish(c, "socket", errno);
     else if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-        *failed += finish(c, "connect", errno); /* EINPROGRESS: under way, as it should be */
+        failed = finish(c, "connect", errno); /* EINPROGRESS: under way, as it should be */
     freeaddrinfo(ai);
-    return 0;
+    return failed;
 }
 
 /* select() said the socket is writable. While connecting, that means the
@@ -169,7 +171,9 @@ int main(int argc, char **argv)
     double t0 = wb_now();
     for (int i = 0; i < n && status == 0; i++) {
         conns[i] = (struct conn){.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
-        status = start(&conns[i], timeout_s, &failed);
+        int r = start(&conns[i], timeout_s);
+        status = r == -1 ? -1 : 0;
+        failed += r == 1;
     }
     while (status == 0) {
         /* select() overwrites the sets with its answer, so they are built
