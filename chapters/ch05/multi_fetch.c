@@ -101,7 +101,8 @@ static void done(struct run *r, CURL *easy, CURLcode res)
     } else { /* all bytes received, headers and body, like the raw-socket programs */
         wb_result(i, header + r->t[i].body, r->tl.span[i].end - r->tl.span[i].start, r->urls[i]);
     }
-    curl_multi_remove_handle(r->multi, easy);
+    if (curl_multi_remove_handle(r->multi, easy) != CURLM_OK)
+        wb_die_err(EPROTO, "curl_multi_remove_handle"); /* only a bug can get here */
     curl_easy_cleanup(easy);
     r->active--;
 }
