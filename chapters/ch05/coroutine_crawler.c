@@ -16,14 +16,15 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-/* simple_coroutine.c's macros (resume: 0 at first, the paused yield's line, -1
- * at the end), and CO_AWAIT, `yield from`: it yields while the future is
- * pending; if it failed, it jumps to `out:` as a raised exception would. */
+/* simple_coroutine.c's macros, and CO_AWAIT (`yield from`): it yields while the
+ * future is pending; if it failed, it jumps to `out:`, as an exception would. */
+/* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
 #define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
 #define CO_END(co, val) } (co)->resume = -1; return (val)
 #define CO_AWAIT(co, op) do { if (!(op)->done) CO_YIELD(co, &(co)->fut); \
                               if ((co)->fut.result < 0) goto out; } while (0)
+/* clang-format on */
 
 struct future {
     int done;
@@ -105,10 +106,10 @@ static long readline_io(struct fetch *f) /* reader.readline(): the next line, at
             return (long)(f->line = (size_t)(nl - f->buf + 1));
         if (f->len == sizeof f->buf)
             return -EMSGSIZE; /* a header line longer than the buffer */
-        if ((r = recv(f->fd, f->buf + f->len, sizeof f->buf - f->len, 0)) == -1)
-            return -errno; /* -EAGAIN: nothing new yet */
-        if (r == 0) /* asyncio gives b'': the talk's loop would wait for b'\r\n' forever */
-            return f->why = "closed before the blank line", -ENODATA;
+        /* -EAGAIN: nothing new yet. 0, closed: asyncio's readline() gives b'',
+         * and the talk's loop, waiting for b'\r\n', would then spin forever. */
+        if ((r = recv(f->fd, f->buf + f->len, sizeof f->buf - f->len, 0)) <= 0)
+            return r ? -errno : (f->why = "closed before the blank line", -ENODATA);
     }
 }
 
@@ -154,9 +155,9 @@ static struct future *open_connection(struct fetch *f)
 static struct future *wget(struct fetch *f)
 {
     CO_BEGIN(f);
-    CO_AWAIT(f, open_connection(f));         /* reader, writer = yield from open_connection() */
-    CO_AWAIT(f, start(f, drain_io));         /* writer.write(header); yield from drain() */
-    do                                       /* while True: line = yield from readline() */
+    CO_AWAIT(f, open_connection(f)); /* reader, writer = yield from open_connection() */
+    CO_AWAIT(f, start(f, drain_io)); /* writer.write(header); yield from drain() */
+    do                               /* while True: line = yield from readline() */
         CO_AWAIT(f, start(f, readline_io));
     while (f->buf[0] != '\r' && f->buf[0] != '\n'); /* if line == b'\r\n': break */
     CO_AWAIT(f, start(f, read_io));                 /* the body, until the server closes */
@@ -184,7 +185,7 @@ static void run_until_complete(int epfd, struct fetch *f, int n, int limit)
         if (k == -1 && errno != EINTR) /* EINTR: a signal came while it slept */
             wb_die("epoll_wait");
         for (struct fetch *t; k > 0 && (t = ev[--k].data.ptr);) /* each ready socket */
-            if (t->io) /* an edge may come while nothing is pending: ignore it */
+            if (t->io) /* (an edge may also come while nothing is pending) */
                 complete(t, t->io(t));
         for (int i = oldest; i < n && f[i].began + limit <= wb_now(); i++)
             if (f[i].io) /* time is up: fail the future; the task resumes into out: */
@@ -193,7 +194,6 @@ static void run_until_complete(int epfd, struct fetch *f, int n, int limit)
 }
 
 static const char usage[] = "Usage: coroutine_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n";
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
@@ -223,11 +223,11 @@ int main(int argc, char **argv)
     }
     run_until_complete(epfd, f, n, timeout_s);
     double wall = wb_now() - start;
-
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
-    for (int i = 0; i < n; i++) { /* the outcomes, in order, as asyncio.wait() gives them */
-        if (f[i].fut.result < 0) /* ETIMEDOUT, "Connection timed out", is the -t limit */
+    /* The outcomes, in order; -t's cut-off is ETIMEDOUT, "Connection timed out". */
+    for (int i = 0; i < n; i++) {
+        if (f[i].fut.result < 0)
             fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i],
                     f[i].why ? f[i].why : strerror((int)-f[i].fut.result));
         else

@@ -33,9 +33,11 @@
 
 /* The coroutine machinery of simple_coroutine.c: `resume` is 0 before the
  * first call, the line of the paused yield while suspended, -1 once ended. */
+/* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
 #define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
 #define CO_END(co, val) } (co)->resume = -1; return (val)
+/* clang-format on */
 
 struct loop;
 
@@ -135,7 +137,10 @@ static void run_until_complete(struct loop *l)
     }
 }
 
-static void usage(FILE *out) { fprintf(out, "Usage: event_loop_hello [-q] [-n N] [-d MS]\n"); }
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: event_loop_hello [-q] [-n N] [-d MS]\n");
+}
 
 int main(int argc, char **argv)
 {

@@ -30,9 +30,11 @@
 
 /* The coroutine machinery of simple_coroutine.c: `resume` is 0 before the
  * first call, the line of the paused yield while suspended, -1 once ended. */
+/* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
 #define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
 #define CO_END(co, val) } (co)->resume = -1; return (val)
+/* clang-format on */
 
 /* The consumer generator: its resume point and the two variables of the
  * Python body that must outlive a yield. `sent` points at the value send()
@@ -49,9 +51,9 @@ static bool consumer(struct consumer *c)
 {
     CO_BEGIN(c);
     c->r = "";
-    for (;;) {                /* while True: */
-        CO_YIELD(c, true);    /* n = yield r: r goes out, n comes back in c->sent */
-        if (c->sent)          /* print('[CONSUMER] Consuming %s...' % n) */
+    for (;;) {             /* while True: */
+        CO_YIELD(c, true); /* n = yield r: r goes out, n comes back in c->sent */
+        if (c->sent)       /* print('[CONSUMER] Consuming %s...' % n) */
             printf("[CONSUMER] Consuming %d...\n", *c->sent);
         else
             printf("[CONSUMER] Consuming None...\n"); /* what Python prints for send(None) */
@@ -75,7 +77,10 @@ static const char *consumer_send(struct consumer *c, const int *value)
 /* c.close(): Python raises GeneratorExit at the paused yield. The consumer
  * catches nothing and has no `finally`, so nothing more of it runs and it
  * is finished: for this body, marking it ended is all close() does. */
-static void consumer_close(struct consumer *c) { c->resume = -1; }
+static void consumer_close(struct consumer *c)
+{
+    c->resume = -1;
+}
 
 /* produce(c), as in the talk: prime, then send 1..count, then close. */
 static void produce(struct consumer *c, int count)
@@ -91,7 +96,10 @@ static void produce(struct consumer *c, int count)
     consumer_close(c);
 }
 
-static void usage(FILE *out) { fprintf(out, "Usage: producer_consumer [-n N]\n"); }
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: producer_consumer [-n N]\n");
+}
 
 int main(int argc, char **argv)
 {

@@ -42,9 +42,11 @@
  * line of the paused yield while suspended, and -1 once the body has ended.
  * A finished coroutine called again matches no case: it jumps past the body
  * and reports "finished" once more, as a spent Python generator does. */
+/* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
 #define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
 #define CO_END(co, val) } (co)->resume = -1; return (val)
+/* clang-format on */
 
 /* The generator object: its resume point and everything it keeps across a
  * yield. `sent` is the value send() passes in, which `x = yield` receives. */
@@ -87,7 +89,10 @@ static bool co_send(struct simple_coroutine *co, const char *value, bool trace)
 }
 
 /* next(gen) is send(None). */
-static bool co_next(struct simple_coroutine *co, bool trace) { return co_send(co, NULL, trace); }
+static bool co_next(struct simple_coroutine *co, bool trace)
+{
+    return co_send(co, NULL, trace);
+}
 
 static void usage(FILE *out)
 {
