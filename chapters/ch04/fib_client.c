@@ -26,7 +26,7 @@ static const char usage[] =
  * value, a line starting with err, or (past F(93), where a server without
  * the stretch part says "out of range") either of them. */
 struct req {
-    char *line, *value;
+    char *line, *wire, *value; /* wire: the line as sent, with its '\n' */
     const char *err;
     long n; /* the n whose value is expected, or -1 */
 };
@@ -51,9 +51,10 @@ static void add_line(struct job *j, const char *text)
 {
     if (!(j->req = realloc(j->req, (size_t)(j->count + 1) * sizeof *j->req)))
         wb_die("realloc");
-    j->req[j->count] = (struct req){.line = strdup(text)};
-    if (!j->req[j->count++].line)
-        wb_die("strdup");
+    struct req *r = &j->req[j->count++];
+    *r = (struct req){.line = strdup(text)};
+    if (!r->line || asprintf(&r->wire, "%s\n", text) < 0)
+        wb_die("add_line");
 }
 
 /* Work out the expected answers, reading each line as fib_server.c does. */
@@ -103,17 +104,17 @@ static void *run_client(void *arg)
     struct client *c = arg;
     const struct job *j = c->job;
     FILE *in = fdopen(c->fd, "r"); /* stdio cuts the answers into lines */
-    char *reply = NULL, out[80];
+    char *reply = NULL;
     size_t cap = 0;
     for (long k = 0; in && k < j->per; k++) {
         const struct req *r = &j->req[(c->id + k) % j->count]; /* clients start apart */
-        int len = snprintf(out, sizeof out, "%.78s\n", r->line), off = 0;
-        while (off < len) { /* a short write: send the rest */
+        /* Loop: a short write sends only part of the line; send the rest. */
+        for (size_t off = 0, len = strlen(r->wire); off < len;) {
             /* MSG_NOSIGNAL: a server that has gone is an error, not SIGPIPE's death */
-            ssize_t sent = send(c->fd, out + off, (size_t)(len - off), MSG_NOSIGNAL);
+            ssize_t sent = send(c->fd, r->wire + off, len - off, MSG_NOSIGNAL);
             if (sent < 0 && errno != EINTR)
                 goto done;
-            off += sent > 0 ? (int)sent : 0;
+            off += sent > 0 ? (size_t)sent : 0;
         }
         ssize_t got = getline(&reply, &cap, in);
         if (got <= 0 || reply[got - 1] != '\n')
@@ -184,7 +185,7 @@ int main(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         add_line(&j, argv[i]);
     if (j.count == 0 && j.per > 0) {
-        char num[4];
+        char num[12];
         for (int n = 0; n <= 93; n++) {
             snprintf(num, sizeof num, "%d", n);
             add_line(&j, num);
@@ -211,33 +212,35 @@ int main(int argc, char **argv)
     int opened = 0;
     while (opened < nclients && (cl[opened].fd = connect_to(addr, port)) >= 0)
         opened++;
-    long answered = 0, errs = 0, wrong = 0, asked = opened == nclients ? nclients * j.per : 0;
-    for (int i = 0; i < opened; i++) {
+    bool all = opened == nclients;
+    for (int i = 0; i < opened && !all; i++)
+        close(cl[i].fd); /* one could not connect (it said why): ask nothing */
+    for (int i = 0; i < nclients && all; i++) {
         cl[i].job = &j, cl[i].id = i;
-        int err = asked ? pthread_create(&cl[i].thread, NULL, run_client, &cl[i]) : 0;
+        int err = pthread_create(&cl[i].thread, NULL, run_client, &cl[i]);
         if (err != 0)
             wb_die_err(err, "pthread_create");
-        if (!asked)
-            close(cl[i].fd); /* one could not connect (it said why): ask nothing */
     }
-    for (int i = 0; i < opened && asked; i++) {
+    long asked = all ? nclients * j.per : 0, answered = 0, errs = 0, wrong = 0;
+    for (int i = 0; i < nclients && all; i++) {
         int err = pthread_join(cl[i].thread, NULL);
         if (err != 0)
             wb_die_err(err, "pthread_join");
         answered += cl[i].answered, errs += cl[i].errs, wrong += cl[i].wrong;
     }
-    if (asked > 0 && (j.check || nclients > 1))
+    if (all && (j.check || nclients > 1))
         printf("summary: %ld clients, %ld requests, %ld answered (%ld ERR), %ld wrong%s, %.3f s\n",
                nclients, asked, answered, errs, wrong, j.check ? "" : " (not checked)",
                wb_now() - begin);
     if (answered < asked)
-        fprintf(stderr, "fib_client: %ld requests got no answer: the server closed the "
-                        "connection\n", asked - answered);
+        fprintf(stderr, "fib_client: %ld requests got no answer (connection closed)\n",
+                asked - answered);
     for (int i = 0; i < j.count; i++) {
         free(j.req[i].line);
+        free(j.req[i].wire);
         free(j.req[i].value);
     }
     free(j.req);
     free(cl);
-    return opened < nclients || answered < asked || wrong > 0 ? 1 : 0;
+    return !all || answered < asked || wrong > 0 ? 1 : 0;
 }

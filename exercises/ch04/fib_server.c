@@ -78,7 +78,8 @@ static void serve_client(int fd)
 static int listen_on(long port, int *bound)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof sa;
     if (fd < 0)
@@ -106,7 +107,8 @@ int main(int argc, char **argv)
             port = wb_opt_long("-p", optarg, 0, 65535);
         } else if (opt == 'h') {
             printf("%s\nAnswers F(n) for every line a client sends.\n"
-                   "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n", usage);
+                   "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n",
+                   usage);
             return 0;
         } else {
             fputs(usage, stderr);

@@ -3,13 +3,11 @@
  * Talk: practice / Fibonacci program (提供一个 socket server)
  * Usage: fib_server [-p PORT]
  * Protocol: a request per line (LF or CRLF), many per connection: a decimal
- *        n gets F(n), anything else "ERR not a number", "ERR negative", "ERR
- *        out of range (max 10000)" or "ERR line too long" (over 64 bytes).
+ *        n gets F(n), anything else "ERR " and the reason (see answer()).
  * Shows: a thread per client (并发 concurrency: a silent client blocks only
  *        its own thread); lines cut out of a byte stream; a failing client
  *        costs only itself; a clean stop (signalfd, shutdown(), joins).
- * Compare: fib.c (the module), chapters/ch04/fib_client.c (the client)
- * Linux: signalfd, accept4.
+ * Compare: fib.c (the module), chapters/ch04/fib_client.c. Linux: signalfd, accept4.
  */
 #include "workbook.h"
 #include "fib.h"
@@ -65,9 +63,8 @@ static size_t answer(const char *line, size_t len, char *out, size_t size)
     return (size_t)digits + 1;
 }
 
-/* send() may take only part of the buffer (a short write): loop until all
- * of it is gone. MSG_NOSIGNAL: writing to a client that has left fails with
- * EPIPE instead of raising SIGPIPE, which would kill the whole server. */
+/* send() may take only part of the buffer (a short write): loop. MSG_NOSIGNAL:
+ * a client that has left makes it fail with EPIPE, not raise SIGPIPE (fatal). */
 static bool send_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -118,6 +115,7 @@ static void *serve_client(void *arg)
             break; /* the client left without reading its answers */
         used = 0;
     }
+    shutdown(c->fd, SHUT_RDWR); /* goodbye now; main closes fd when it joins us */
     atomic_store(&c->done, true);
     return NULL;
 }
@@ -126,9 +124,12 @@ static void *serve_client(void *arg)
 static void accept_client(int listener, struct client **clients)
 {
     int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0) { /* EAGAIN: it left before we got to it; EMFILE: out of descriptors */
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            fprintf(stderr, "fib_server: accept: %s\n", strerror(errno));
+    if (fd < 0) { /* EAGAIN, ECONNABORTED: it left before we got to it */
+        int err = errno;
+        if (err != EAGAIN && err != EINTR && err != ECONNABORTED)
+            fprintf(stderr, "fib_server: accept: %s\n", strerror(err));
+        if (err == EMFILE || err == ENFILE) /* out of descriptors: let some clients leave */
+            poll(NULL, 0, 100);             /* rather than spin on a listener that stays ready */
         return;
     }
     struct client *c = calloc(1, sizeof *c);
@@ -145,8 +146,8 @@ static void accept_client(int listener, struct client **clients)
     *clients = c;
 }
 
-/* Join the threads that are done (or all), close their sockets, count them. */
-static void reap(struct client **clients, bool all, long *served)
+/* Join the threads that are done (or all of them) and close their sockets. */
+static void reap(struct client **clients, bool all)
 {
     for (struct client **p = clients, *c; (c = *p) != NULL;) {
         if (!all && !atomic_load(&c->done)) {
@@ -156,7 +157,6 @@ static void reap(struct client **clients, bool all, long *served)
         int err = pthread_join(c->thread, NULL);
         if (err != 0)
             wb_die_err(err, "pthread_join");
-        *served += 1;
         close(c->fd);
         *p = c->next;
         free(c);
@@ -167,7 +167,8 @@ static void reap(struct client **clients, bool all, long *served)
 static int listen_on(long port, int *bound)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof sa;
     if (fd < 0)
@@ -195,9 +196,10 @@ int main(int argc, char **argv)
             port = wb_opt_long("-p", optarg, 0, 65535);
         } else if (opt == 'h') {
             printf("%s\nAnswers F(n) for every line a client sends, a thread per client.\n"
-                   "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n", usage);
+                   "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n",
+                   usage);
             return 0;
-        } else {
+        } else { /* an unknown option, or any argument at all */
             fputs(usage, stderr);
             return 2;
         }
@@ -218,9 +220,7 @@ int main(int argc, char **argv)
     int bound, listener = listen_on(port, &bound);
     printf("fib_server listening on port %d\n", bound);
     fflush(stdout);
-
     struct client *clients = NULL;
-    long served = 0;
     struct pollfd pfd[2] = {{.fd = listener, .events = POLLIN}, {.fd = sig_fd, .events = POLLIN}};
     struct signalfd_siginfo si;
     for (;;) {
@@ -234,15 +234,15 @@ int main(int argc, char **argv)
         }
         if (ready > 0 && (pfd[0].revents & POLLIN))
             accept_client(listener, &clients);
-        reap(&clients, false, &served);
+        reap(&clients, false);
     }
     /* Stop taking clients. shutdown() makes each thread's waiting recv()
      * return 0 (or its send() fail), so every thread ends by itself. */
     close(listener);
     for (struct client *c = clients; c; c = c->next)
         shutdown(c->fd, SHUT_RDWR); /* fails harmlessly if the client already left */
-    reap(&clients, true, &served);
+    reap(&clients, true);
     close(sig_fd);
-    printf("fib_server stopped by %s after %ld clients\n", strsignal((int)si.ssi_signo), served);
+    printf("fib_server stopped by %s\n", strsignal((int)si.ssi_signo));
     return 0;
 }
