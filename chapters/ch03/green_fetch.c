@@ -2,13 +2,11 @@
  *
  * Talk: parallel handling / gevent (spawn, wait, monkey.patch_all())
  * Usage: green_fetch [-q] [-n N] [-d MS] [URL...]
- * Shows: green threads (makecontext/swapcontext, a stack with a guard page each)
- *        and a hub that owns an epoll set. fetch() is plain blocking code, "monkey
- *        patched" by macros: its connect, write and read go non-blocking and, on
- *        EINPROGRESS/EAGAIN, park the green thread until epoll says the socket is
- *        ready. Macros, not the linker's --wrap: the patch covers exactly fetch(),
- *        shows on the page, and needs no link flags. Every result line shows the
- *        same OS thread. ASan and TSan are told of every stack switch.
+ * Shows: green threads (makecontext/swapcontext, each on a stack with a guard page) and
+ *        a hub that owns an epoll set. fetch() is plain blocking code, "monkey patched"
+ *        by macros: its connect, write and read, on EINPROGRESS or EAGAIN, park the green
+ *        thread until epoll says the socket is ready. Macros, not the linker's --wrap:
+ *        the patch covers exactly fetch(), shows on the page, needs no link flags.
  * Compare: thread_fetch.c (one OS thread per URL), the coroutines of chapter 5
  * Linux: epoll, gettid; ucontext from glibc.
  */
@@ -22,70 +20,46 @@
 #include <sys/socket.h>
 #include <ucontext.h>
 
-/* The sanitizers' fiber calls, or nothing. GCC: __SANITIZE_*__; clang: __has_feature(). */
+/* ASan must hear of every stack switch (GCC: __SANITIZE_ADDRESS__, clang: __has_feature). */
 #ifndef __has_feature
 #define __has_feature(x) 0
 #endif
 #if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
 #include <sanitizer/common_interface_defs.h>
-#define ASAN_START(bottom, size) __sanitizer_start_switch_fiber(NULL, bottom, size)
-#define ASAN_FINISH(bottom, size) __sanitizer_finish_switch_fiber(NULL, bottom, size)
 #else
-#define ASAN_START(bottom, size) ((void)0)
-#define ASAN_FINISH(bottom, size) ((void)0)
-#endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
-#include <sanitizer/tsan_interface.h>
-#define TSAN_SWITCH(fiber) __tsan_switch_to_fiber(fiber, 0) /* 0: the switch orders memory */
-#define TSAN_CREATE() __tsan_create_fiber(0)
-#define TSAN_DESTROY(fiber) __tsan_destroy_fiber(fiber)
-#define TSAN_CURRENT() __tsan_get_current_fiber()
-#else
-#define TSAN_SWITCH(fiber) ((void)0)
-#define TSAN_CREATE() NULL
-#define TSAN_DESTROY(fiber) ((void)0)
-#define TSAN_CURRENT() NULL
+#define __sanitizer_start_switch_fiber(fake, bottom, size) ((void)(bottom), (void)(size))
+#define __sanitizer_finish_switch_fiber(fake, bottom, size) ((void)0)
 #endif
 
 #define STACK_SIZE (256 * 1024) /* room for printf and getaddrinfo, even under ASan */
-
 static const char usage[] = "Usage: green_fetch [-q] [-n N] [-d MS] [URL...]\n";
 
-struct fiber { /* what a stack switch needs: saved registers, and the stack for ASan */
-    ucontext_t ctx;
-    const void *stack; /* its lowest address */
-    size_t stack_size;
-    void *tsan_fiber;
-};
-
 struct green {
-    struct fiber f;
-    char *map; /* the guard page, then the stack */
-    size_t map_len;
+    ucontext_t ctx;
+    char *stack; /* STACK_SIZE bytes, with a guard page below */
     int done, i;
     const char *url;
 };
 
 struct hub {
-    struct fiber f; /* main()'s own stack: ASan says where it is at the first switch */
-    int ep, live, failed, unreachable; /* the epoll set; green threads not finished */
+    ucontext_t ctx;  /* the hub runs on main()'s own stack ... */
+    const void *stack; /* ... which ASan tells us at the first switch */
+    size_t stack_size;
+    int ep, live, failed; /* the epoll set; green threads not finished; fetches failed */
     struct green *current;
     struct wb_timeline tl; /* each green thread writes its own row */
 };
 
-/* The patched calls keep the signatures of the blocking ones, so they cannot
- * be handed the hub: like gevent's get_hub(), each OS thread has its own. */
+/* The patched calls keep their blocking signatures: they find the hub here, one per OS thread. */
 static _Thread_local struct hub *the_hub;
 
-/* Switch stacks, telling the sanitizers; returns when someone switches back.
- * (No fake stacks for ASan: the first argument NULL, as its header allows.) */
-static void switch_fiber(struct fiber *from, struct fiber *to)
+/* Switch stacks, telling ASan which stack runs next; returns once switched back. */
+static void switch_to(ucontext_t *from, ucontext_t *to, const void *stack, size_t size)
 {
-    ASAN_START(to->stack, to->stack_size);
-    TSAN_SWITCH(to->tsan_fiber);
-    if (swapcontext(&from->ctx, &to->ctx) == -1)
+    __sanitizer_start_switch_fiber(NULL, stack, size);
+    if (swapcontext(from, to) == -1)
         wb_die("swapcontext");
-    ASAN_FINISH(NULL, NULL);
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 }
 
 /* Park the running green thread until fd is ready for events. 0, or -1 and errno. */
@@ -95,7 +69,7 @@ static int wait_fd(int fd, uint32_t events)
     struct epoll_event ev = {.events = events, .data.ptr = h->current};
     if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
         return -1;
-    switch_fiber(&h->current->f, &h->f); /* the hub resumes us when fd is ready */
+    switch_to(&h->current->ctx, &h->ctx, h->stack, h->stack_size); /* back when fd is ready */
     return epoll_ctl(h->ep, EPOLL_CTL_DEL, fd, NULL);
 }
 
@@ -112,12 +86,10 @@ static int green_connect(int fd, const struct sockaddr *addr, socklen_t len)
         return -1;
     if (wait_fd(fd, EPOLLOUT) == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
         return -1;
-    errno = err; /* writable: connected (0), or failed and this is why */
-    return err ? -1 : 0;
+    return (errno = err) ? -1 : 0; /* writable: connected (0), or failed and this is why */
 }
 
-/* read() (into rbuf) or write() (from wbuf). EAGAIN: nothing to read or no room
- * to write yet, so let the others run; EINTR: a signal came first, try again. */
+/* read() into rbuf or write() from wbuf. EAGAIN: not ready, let the others run. EINTR: again. */
 static ssize_t green_io(int fd, void *rbuf, const void *wbuf, size_t len)
 {
     ssize_t k;
@@ -133,9 +105,8 @@ static ssize_t green_io(int fd, void *rbuf, const void *wbuf, size_t len)
 #define read(fd, buf, len) green_io(fd, buf, NULL, len)
 #define write(fd, buf, len) green_io(fd, NULL, buf, len)
 
-/* An ordinary blocking HTTP/1.0 GET. 0 and the body's size, or -1 (or an
- * errno value) and the reason in why. getaddrinfo() stays unpatched: for a
- * numeric address or localhost it answers at once, without the network. */
+/* An ordinary blocking HTTP/1.0 GET: 0 and the body size, or -1 (or errno) and the reason
+ * in why. getaddrinfo() is not patched: for 127.0.0.1 or localhost it answers at once. */
 static int fetch(const char *url, long long *bytes, char *why, size_t whylen)
 {
     char host[256], port[16], req[2048], head[2048], body[4096];
@@ -182,7 +153,7 @@ static void green_main(void)
 {
     struct hub *h = the_hub;
     struct green *g = h->current;
-    ASAN_FINISH(&h->f.stack, &h->f.stack_size); /* now we know where main()'s stack is */
+    __sanitizer_finish_switch_fiber(NULL, &h->stack, &h->stack_size); /* main()'s stack */
     char why[256];
     long long bytes;
     wb_task_begin(&h->tl, g->i);
@@ -194,41 +165,27 @@ static void green_main(void)
     else
         fprintf(stderr, "green_fetch: %s: %s\n", g->url, why);
     h->failed += err != 0;
-    h->unreachable |= err == ECONNREFUSED;
-    g->done = 1; /* the hub frees this stack: we cannot, we are standing on it */
-    switch_fiber(&g->f, &h->f);
+    g->done = 1; /* main() frees the stacks: we cannot, we are standing on ours */
+    switch_to(&g->ctx, &h->ctx, h->stack, h->stack_size);
 }
 
-/* Run g until it waits or ends; once it has ended, free its stack. */
+/* Run g until it waits or ends. */
 static void resume(struct hub *h, struct green *g)
 {
     h->current = g;
-    switch_fiber(&h->f, &g->f);
-    if (!g->done)
-        return;
-    TSAN_DESTROY(g->f.tsan_fiber);
-    if (munmap(g->map, g->map_len) == -1)
-        wb_die("munmap");
-    h->live--;
+    switch_to(&h->ctx, &g->ctx, g->stack, STACK_SIZE);
+    h->live -= g->done;
 }
 
-/* gevent.spawn(): a stack with a guard page below it (an overflow faults instead
- * of silently writing over the next stack), a context; it runs at once, until it
- * first has to wait. */
-static void spawn(struct hub *h, struct green *g)
+/* gevent.spawn(): a context on g's stack, below which a guard page (an overflow
+ * faults instead of silently writing over the next stack). It runs at once. */
+static void spawn(struct hub *h, struct green *g, size_t page)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    g->map_len = page + STACK_SIZE;
-    g->map = mmap(NULL, g->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                  -1, 0);
-    if (g->map == MAP_FAILED || mprotect(g->map, page, PROT_NONE) == -1 ||
-        getcontext(&g->f.ctx) == -1)
-        wb_die("a green thread's stack");
-    g->f.stack = g->f.ctx.uc_stack.ss_sp = g->map + page;
-    g->f.stack_size = g->f.ctx.uc_stack.ss_size = STACK_SIZE;
-    g->f.ctx.uc_link = NULL; /* green_main() never returns */
-    makecontext(&g->f.ctx, green_main, 0);
-    g->f.tsan_fiber = TSAN_CREATE();
+    if (mprotect(g->stack - page, page, PROT_NONE) == -1 || getcontext(&g->ctx) == -1)
+        wb_die("spawn");
+    g->ctx.uc_stack = (stack_t){.ss_sp = g->stack, .ss_size = STACK_SIZE};
+    g->ctx.uc_link = NULL; /* green_main() never returns */
+    makecontext(&g->ctx, green_main, 0);
     h->live++;
     resume(h, g);
 }
@@ -242,10 +199,8 @@ int main(int argc, char **argv)
         if (wb_common_opt(c, optarg, &o))
             continue;
         if (c == 'h') {
-            printf("%s\nFetches every URL in its own green thread; all of them share one OS\n"
-                   "thread, which the hub puts to sleep in epoll_wait() while they all wait.\n"
-                   "  -q  no timeline\n",
-                   usage);
+            printf("%s\nFetches every URL in its own green thread, all on one OS thread, which\n"
+                   "sleeps in epoll_wait() while they all wait.  -q: no timeline\n", usage);
             return 0;
         }
         fputs(usage, stderr);
@@ -257,17 +212,21 @@ int main(int argc, char **argv)
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
         setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max}) == -1)
         wb_die("RLIMIT_NOFILE");
-    struct hub h = {.f.tsan_fiber = TSAN_CURRENT(), .ep = epoll_create1(EPOLL_CLOEXEC)};
+    /* All the stacks in one mapping: slot i is a guard page, then green thread i's stack. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), slot = page + STACK_SIZE;
+    char *stacks = mmap(NULL, slot * (size_t)n, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     struct green *greens = calloc((size_t)n, sizeof *greens);
-    if (h.ep == -1 || !greens)
+    struct hub h = {.ep = epoll_create1(EPOLL_CLOEXEC)};
+    if (stacks == MAP_FAILED || !greens || h.ep == -1)
         wb_die("set-up");
     the_hub = &h;
     wb_timeline_init(&h.tl, n);
 
     double begin = wb_now();
     for (int i = 0; i < n; i++) {
-        greens[i] = (struct green){.i = i, .url = urls[i]};
-        spawn(&h, &greens[i]);
+        greens[i] = (struct green){.i = i, .url = urls[i], .stack = stacks + i * slot + page};
+        spawn(&h, &greens[i], page);
     }
     struct epoll_event evs[64];
     while (h.live > 0) { /* gevent.wait(): sleep until sockets are ready, resume their owners */
@@ -280,9 +239,10 @@ int main(int argc, char **argv)
     wb_used_time(wb_now() - begin);
     if (!o.quiet)
         wb_timeline_print(&h.tl, stdout);
-    if (h.unreachable && optind == argc)
+    if (h.failed == n && optind == argc) /* not one lab URL worked: is the server up? */
         wb_lab_hint();
-    close(h.ep);
+    if (munmap(stacks, slot * (size_t)n) == -1 || close(h.ep) == -1)
+        wb_die("clean-up");
     wb_timeline_free(&h.tl);
     free(greens);
     wb_urls_free(urls, n);
