@@ -61,8 +61,10 @@ static void *eat(void *arg)
     return NULL;
 }
 
-/* Eat n buns in one of the three ways; print what happened; return the wall time. */
-static double run(enum mode mode, int n, uint64_t steps, int first_cpu)
+/* Eat n buns in one of the three ways; print what happened; return the wall
+ * time. *share: how much of the CPU the eaters got, of what `cores` could give
+ * them (well under 1: other programs were busy, so the times are unfair). */
+static double run(enum mode mode, int n, uint64_t steps, int first_cpu, int cores, double *share)
 {
     struct wb_timeline timeline;
     struct bun *buns = calloc((size_t)n, sizeof *buns);
@@ -95,11 +97,16 @@ static double run(enum mode mode, int n, uint64_t steps, int first_cpu)
             wb_die_err(err, "pthread_join");
     double wall = wb_now() - t0;
 
-    for (int i = 0; i < n; i++) /* the join above makes the threads' writes visible */
+    double cpu = 0;
+    for (int i = 0; i < n; i++) { /* the join above makes the threads' writes visible */
         printf("  bun %d: %.3f s of chewing (CPU), eaten from %.3f s to %.3f s\n", i, buns[i].cpu,
                timeline.span[i].start - t0, timeline.span[i].end - t0);
+        cpu += buns[i].cpu;
+    }
     wb_timeline_print(&timeline, stdout);
-    printf("  wall time: %.3f s\n\n", wall);
+    *share = cpu / (wall * cores);
+    printf("  wall time: %.3f s (the eaters got %.0f%% of %d core%s)\n\n", wall, *share * 100,
+           cores, cores == 1 ? "" : "s");
     pthread_attr_destroy(&attr);
     wb_timeline_free(&timeline);
     free(threads);
@@ -153,23 +160,32 @@ int main(int argc, char **argv)
            ms / 1000.0, cores, cores == 1 ? "" : "s");
 
     printf("== sequential: one person eats the buns one after another\n");
-    double seq = run(SEQUENTIAL, n, steps, first_cpu);
+    int people = cores < n ? cores : n; /* how many can eat at the same moment */
+    double share[3];
+    double seq = run(SEQUENTIAL, n, steps, first_cpu, 1, &share[0]);
     printf("== concurrent (并发): one person eats all %d buns at once, a bite of each in turn\n"
            "   (%d threads, all pinned to CPU %d: only one of them runs at any moment)\n",
            n, n, first_cpu);
-    double con = run(CONCURRENT, n, steps, first_cpu);
+    double con = run(CONCURRENT, n, steps, first_cpu, 1, &share[1]);
     printf("== parallel (并行): %d people eat a bun each, at the same time\n"
            "   (%d threads on %d core%s: up to %d of them run at any moment)\n",
-           n, n, cores, cores == 1 ? "" : "s", cores < n ? cores : n);
-    double par = run(PARALLEL, n, steps, first_cpu);
+           n, n, cores, cores == 1 ? "" : "s", people);
+    double par = run(PARALLEL, n, steps, first_cpu, people, &share[2]);
 
     printf("== summary (%d core%s)\n", cores, cores == 1 ? "" : "s");
     printf("sequential  %.3f s\n", seq);
     printf("concurrent  %.3f s  speed-up %.2fx: taking turns does not make CPU work faster\n", con,
            seq / con);
     printf("parallel    %.3f s  speed-up %.2fx: more cores do, up to %dx here\n", par, seq / par,
-           cores < n ? cores : n);
+           people);
     if (cores == 1)
         printf("(with one core, parallel cannot beat concurrent: try it on a bigger machine)\n");
+    for (int i = 0; i < 3; i++)
+        if (share[i] < 0.8) {
+            printf("note: a run got only %.0f%% of the CPU it could use: other programs are busy\n"
+                   "on this machine, so these times are not a fair race; try again later\n",
+                   share[i] * 100);
+            break;
+        }
     return 0;
 }

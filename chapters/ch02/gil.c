@@ -104,8 +104,11 @@ static void *work(void *arg)
 }
 
 /* Run n tasks: in main one after another (threads == 0), or on n threads,
- * with or without the lock. Print what happened; return the wall time. */
-static double run(int threads, struct gil *gil, int n, long steps, long interval)
+ * with or without the lock. Print what happened; return the wall time.
+ * *share: how much of the CPU the tasks got, of what `cores` could give them
+ * (well under 1: other programs were busy, so the times are unfair). */
+static double run(int threads, struct gil *gil, int n, long steps, long interval, int cores,
+                  double *share)
 {
     struct wb_timeline timeline;
     struct task *tasks = calloc((size_t)n, sizeof *tasks);
@@ -126,6 +129,9 @@ static double run(int threads, struct gil *gil, int n, long steps, long interval
         if ((err = pthread_join(tids[i], NULL)))
             wb_die_err(err, "pthread_join");
     double wall = wb_now() - t0;
+    double cpu = 0;
+    for (int i = 0; i < n; i++)
+        cpu += tasks[i].cpu;
     for (int i = 0; threads && i < n; i++) { /* after the join: safe to read */
         printf("  thread %d: %.3f s of CPU within %.3f s", i, tasks[i].cpu,
                timeline.span[i].end - timeline.span[i].start);
@@ -134,7 +140,9 @@ static double run(int threads, struct gil *gil, int n, long steps, long interval
         putchar('\n');
     }
     wb_timeline_print(&timeline, stdout);
-    printf("  wall time: %.3f s\n\n", wall);
+    *share = cpu / (wall * cores);
+    printf("  wall time: %.3f s (the tasks got %.0f%% of %d core%s)\n\n", wall, *share * 100,
+           cores, cores == 1 ? "" : "s");
     wb_timeline_free(&timeline);
     free(tids);
     free(tasks);
@@ -183,14 +191,16 @@ int main(int argc, char **argv)
            cores, cores == 1 ? "" : "s");
 
     printf("== one thread does the %d tasks one after another\n", n);
-    double one = run(0, NULL, n, steps, steps);
+    int usable = cores < n ? cores : n; /* how many threads can compute at one moment */
+    double share[3];
+    double one = run(0, NULL, n, steps, steps, 1, &share[0]);
     printf("== %d free threads, one task each: in C they truly run in parallel (并行)\n", n);
-    double free_wall = run(1, NULL, n, steps, steps);
+    double free_wall = run(1, NULL, n, steps, steps, usable, &share[1]);
     struct gil gil = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     printf("== %d threads sharing one global lock, handed over every %ld steps, as Python's\n"
            "   threads share the GIL: only the holder computes, they take turns (并发)\n",
            n, interval);
-    double gil_wall = run(1, &gil, n, steps, interval);
+    double gil_wall = run(1, &gil, n, steps, interval, 1, &share[2]); /* one holder at a time */
     pthread_cond_destroy(&gil.turn);
     pthread_mutex_destroy(&gil.mutex);
 
@@ -200,5 +210,12 @@ int main(int argc, char **argv)
     printf("GIL threads   %.3f s  speed-up %.2fx\n", gil_wall, one / gil_wall);
     if (cores == 1)
         printf("(one core here: even free threads cannot run in parallel)\n");
+    for (int i = 0; i < 3; i++)
+        if (share[i] < 0.8) {
+            printf("note: a run got only %.0f%% of the CPU it could use: other programs are busy\n"
+                   "on this machine, so these times are not a fair race; try again later\n",
+                   share[i] * 100);
+            break;
+        }
     return 0;
 }
