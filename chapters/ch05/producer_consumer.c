@@ -86,6 +86,7 @@ static void consumer_close(struct consumer *c)
 static void produce(struct consumer *c, int count)
 {
     consumer_send(c, NULL); /* c.send(None): run the consumer to its first yield */
+    /* produce() is an ordinary function: its locals live on its stack throughout. */
     int n = 0;
     while (n < count) {
         n = n + 1;

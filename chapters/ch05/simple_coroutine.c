@@ -19,13 +19,20 @@
  *        point: the line number of the yield it is paused at. The body is one
  *        big `switch (resume)`; each yield stores __LINE__, returns, and plants
  *        `case __LINE__:` right behind the return, so the next call jumps
- *        straight back in. Three macros, below, hide the switch.
+ *        straight back in. Three macros, below, hide the switch; after the
+ *        preprocessor the body of simple_coroutine() reads (N: the yield's line)
+ *            switch (co->resume) { case 0:
+ *                printf("-> start\n");
+ *                do { co->resume = N; return true; case N:; } while (0);
+ *                printf("-> received %s\n", co->sent);
+ *            } co->resume = -1; return false;
  * Rules: 1. Locals do not survive a yield: the function really returns, its
  *           stack frame is gone. Keep everything that must live across a
  *           yield in the struct (here `sent`).
  *        2. No yield inside a switch of your own within the body: its `case`
- *           labels would belong to the inner switch and the jump back in would
- *           land in the wrong place (the compiler may not even notice).
+ *           label would belong to the inner switch, the outer one would find
+ *           no such case and skip to the end, and the coroutine would quietly
+ *           finish (no compiler warns about it).
  *        3. One yield per source line (two would make the same case label
  *           twice; here the compiler does catch it).
  * Compare: producer_consumer.c (values both ways), event_loop_hello.c and
