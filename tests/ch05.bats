@@ -68,9 +68,15 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
     assert_equal "$(lab_stat peak)" 1
     assert_line --regexp '^wasted calls: [1-9][0-9]* answered "not yet" \(connect [0-9]+, send [0-9]+, recv [1-9][0-9]*\)$'
     skip_under_sanitizer "CPU time against wall time"
-    local cpu wall
-    cpu=$(reported cpu) wall=$(reported wall)
-    holds "$cpu >= 0.5 * $wall" || fail "cpu time $cpu s is less than half of wall time $wall s"
+    # Other work on a busy machine can take the CPU from the spinning loop, so
+    # it gets three tries; a program that sleeps instead never passes.
+    local try cpu wall
+    for try in 1 2 3; do
+        [ "$try" -eq 1 ] || run -0 timeout 20 "$WB_BIN/ch05/nonblocking_way" -q -d 50
+        cpu=$(reported cpu) wall=$(reported wall)
+        holds "$cpu >= 0.5 * $wall" && return 0
+    done
+    fail "cpu time $cpu s is less than half of wall time $wall s (three tries)"
 }
 
 # ---- all at once ------------------------------------------------------------
@@ -145,6 +151,18 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
 # 2,000 URLs of 500 ms each (300 under a sanitizer's slowdown).
 scale_n() { if [ -z "$WB_SAN" ]; then echo 2000; else echo 300; fi; }
 
+# The last run took under three delays (1.5 s); if a busy machine slowed it,
+# run the program again, up to three tries in all. One fetch after another
+# would take 1,000 s, so retries cannot let a sequential program through.
+scale_time_ok() {
+    local prog=$1 try
+    for try in 1 2 3; do
+        [ "$try" -eq 1 ] || run -0 timeout 30 "$WB_BIN/ch05/$prog" -q -n 2000 -d 500
+        holds "$(reported used) < 1.5" && return 0
+    done
+    fail "$prog: used time $(reported used) s, expected under 1.5 s (three tries)"
+}
+
 @test "callback_crawler fetches 2,000 slow URLs at once, in well under three delays" {
     local n
     n=$(scale_n)
@@ -153,7 +171,7 @@ scale_n() { if [ -z "$WB_SAN" ]; then echo 2000; else echo 300; fi; }
     assert_equal "$(result_lines)" "$n"
     assert_equal "$(lab_stat peak)" "$n"
     skip_under_sanitizer "wall time of the scale run"
-    holds "$(reported used) < 1.5" || fail "used time $(reported used) s, expected under 1.5 s"
+    scale_time_ok callback_crawler
 }
 
 @test "multi_fetch fetches 2,000 slow URLs at once, in well under three delays" {
@@ -164,7 +182,7 @@ scale_n() { if [ -z "$WB_SAN" ]; then echo 2000; else echo 300; fi; }
     assert_equal "$(result_lines)" "$n"
     assert_equal "$(lab_stat peak)" "$n"
     skip_under_sanitizer "wall time of the scale run"
-    holds "$(reported used) < 1.5" || fail "used time $(reported used) s, expected under 1.5 s"
+    scale_time_ok multi_fetch
 }
 
 @test "select_crawler -n 2000 stops cleanly at FD_SETSIZE instead of overflowing an fd_set" {
