@@ -16,8 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-/* simple_coroutine.c's macros, and CO_AWAIT (`yield from`): it yields while the
- * future is pending; if it failed, it jumps to `out:`, as an exception would. */
+/* simple_coroutine.c's macros; CO_AWAIT, `yield from`, goes to out: on failure. */
 /* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
 #define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
@@ -40,9 +39,8 @@ struct fetch {
     long (*io)(struct fetch *); /* the operation pending on the socket, or NULL */
     struct sockaddr_in addr;
     char req[512], buf[4096];
-    size_t reqlen, sent, len, line; /* buf: len bytes, the first line of them read */
-    long long bytes;
-    double began, ended; /* each fetch may take until began + -t seconds */
+    size_t reqlen, sent, len, line, bytes; /* buf: len bytes, the first `line` read */
+    double began, ended;                   /* each fetch may take until began + -t seconds */
 };
 
 /* Task.step(): run the coroutine to an await of a pending future, or its end. */
@@ -97,7 +95,7 @@ static long drain_io(struct fetch *f) /* writer.drain(): send what write() queue
 
 static long readline_io(struct fetch *f) /* reader.readline(): the next line, at buf */
 {
-    f->bytes += (long long)f->line; /* count the line the coroutine saw, and drop it */
+    f->bytes += f->line; /* count the line the coroutine saw, and drop it */
     memmove(f->buf, f->buf + f->line, f->len -= f->line);
     f->line = 0;
     for (ssize_t r;; f->len += (size_t)r) {
@@ -115,9 +113,9 @@ static long readline_io(struct fetch *f) /* reader.readline(): the next line, at
 
 static long read_io(struct fetch *f) /* reader.read(): the rest, counted, not kept */
 {
-    f->bytes += (long long)f->len; /* the blank line and the body that came with it */
+    f->bytes += f->len; /* the blank line and the body that came with it */
     f->len = 0;
-    for (ssize_t r;; f->bytes += r)
+    for (ssize_t r;; f->bytes += (size_t)r)
         if ((r = recv(f->fd, f->buf, sizeof f->buf, 0)) <= 0)
             return r == 0 ? 0 : -errno; /* 0: the server closed, the answer is whole */
 }
@@ -204,7 +202,9 @@ int main(int argc, char **argv)
         if (c == 't')
             timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
         else if (c == 'h')
-            return printf("%sEvery URL at once, a coroutine each, on one thread.\n", usage) < 0;
+            return printf("%sEvery URL at once, a coroutine each, on one thread. Defaults:\n"
+                          "10 lab URLs (-n) of 200 ms (-d), 10 s allowed per fetch (-t).\n",
+                          usage) < 0;
         else if (!wb_common_opt(c, optarg, &o))
             return fputs(usage, stderr), 2;
     }
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i],
                     f[i].why ? f[i].why : strerror((int)-f[i].fut.result));
         else
-            wb_result(i, f[i].bytes, f[i].ended - f[i].began, urls[i]);
+            wb_result(i, (long long)f[i].bytes, f[i].ended - f[i].began, urls[i]);
         nfailed += f[i].fut.result < 0;
         wb_span_set(&tl, i, f[i].began, f[i].ended);
     }
