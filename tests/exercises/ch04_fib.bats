@@ -95,9 +95,10 @@ EOF
 
 setup() {
     load ../helper
+    WHERE="${SRC#"$WB_ROOT"/}/fib.c"
     if [ ! -x "$DRIVER" ]; then
-        fail "$(printf 'could not compile %s/fib.c with the test driver:\n%s\n(the driver includes fib.h and calls fib() and fib_decimal() as fib.h declares them:\nkeep those declarations as given)' \
-            "${SRC#"$WB_ROOT"/}" "$(head -n 30 "$DRIVER.build")")"
+        fail "$(printf 'BUILD ERROR: %s does not compile with the test driver\ncommand: cc -I%s -o fib_driver fib_driver.c %s\ngot:\n%s\nhint: the driver includes fib.h and calls fib() and fib_decimal() as fib.h declares them: keep those declarations as given' \
+            "$WHERE" "${SRC#"$WB_ROOT"/}" "$WHERE" "$(head -n 30 "$DRIVER.build")")"
     fi
 }
 
@@ -121,19 +122,21 @@ for arg in sys.argv[2:]:
 # every line with Python's; on the first difference, say which n, what was
 # expected, what came, and where to look.
 check() {
-    local func=$1 hint=$2 name
+    local func=$1 hint=$2 name limit
     shift 2
     name=$([ "$func" = fib ] && echo "fib" || echo "fib_decimal")
-    local limit=$([ "$func" = fib ] && echo 5 || echo 10) # seconds; the model answer needs milliseconds
+    limit=$([ "$func" = fib ] && echo 5 || echo 10) # seconds; the model answer needs milliseconds
     run timeout "$limit" "$DRIVER" "$func" "$@"
-    local shown="$name(n) for n = $(echo "$1 ... ${*: -1}" | cut -c1-40), $# values"
+    local command="$name(n) for n = $(echo "$1 ... ${*: -1}" | cut -c1-40) ($# values), called through the test driver"
     if [ "$status" -eq 124 ]; then
-        fail "$(printf '%s: no answer within %d s (the last value printed: %s).\nLinear time means one loop of n steps; a recursion that calls itself twice takes about F(n) calls.\nlook at: %s in %s/fib.c' \
-            "$shown" "$limit" "$(tail -n 1 <<<"$output" | cut -c1-60)" "$name()" "${SRC#"$WB_ROOT"/}")"
+        fail "$(printf 'TIMEOUT: %s() had not finished after %d s\ncommand: %s\nexpected: every answer at once\ngot: %d answers, the last: %s\nhint: linear time is one loop of n steps; a recursion that calls itself twice makes about F(n) calls (look at %s() in %s)' \
+            "$name" "$limit" "$command" "$(grep -c . <<<"$output")" "$(tail -n 1 <<<"$output" | cut -c1-40)" "$name" "$WHERE")"
+    elif [ "$status" -gt 128 ]; then
+        fail "$(printf 'CRASH: the test driver was killed by SIG%s inside %s()\ncommand: %s\ngot: %d answers before the crash\nhint: look at %s() in %s' \
+            "$(kill -l "$((status - 128))")" "$name" "$command" "$(grep -c . <<<"$output")" "$name" "$WHERE")"
     elif [ "$status" -ne 0 ]; then
-        fail "$(printf '%s: the program crashed (exit status %d%s) after %d values.\nlook at: %s in %s/fib.c' \
-            "$shown" "$status" "$([ "$status" -gt 128 ] && echo ", signal $((status - 128))")" \
-            "$(grep -c . <<<"$output")" "$name()" "${SRC#"$WB_ROOT"/}")"
+        fail "$(printf 'command: %s\nexpected: exit status 0\ngot: exit status %d\n%s\nhint: look at %s() in %s' \
+            "$command" "$status" "$(tail -n 5 <<<"$output")" "$name" "$WHERE")"
     fi
     local -a got expected
     mapfile -t got <<<"$output"
@@ -143,10 +146,11 @@ check() {
         g=${got[i]-(nothing)} e=${expected[i]}
         if [ "$g" != "$e" ]; then
             for ((k = 0; k < ${#e} && "${g:k:1}" == "${e:k:1}"; k++)); do :; done
-            fail "$(printf '%s(%s) is wrong%s.\n  expected: %s\n  got:      %s\n%s\nlook at: %s in %s/fib.c' \
-                "$name" "${n[i]}" "$([ "$k" -gt 50 ] && echo " from digit $((k + 1)) of ${#e} on")" \
-                "${e:$((k > 50 ? k - 20 : 0)):100}" "${g:$((k > 50 ? k - 20 : 0)):100}" \
-                "$hint" "$name()" "${SRC#"$WB_ROOT"/}")"
+            fail "$(printf 'command: %s\nexpected: %s(%s) = %s\ngot: %s(%s) = %s\n%shint: %s (look at %s() in %s)' \
+                "$command" "$name" "${n[i]}" "${e:$((k > 50 ? k - 20 : 0)):100}" \
+                "$name" "${n[i]}" "${g:$((k > 50 ? k - 20 : 0)):100}" \
+                "$([ "$k" -gt 50 ] && echo "(both shown from digit $((k - 19)) of ${#e}: the first $k digits are right)"$'\n')" \
+                "$hint" "$name" "$WHERE")"
         fi
     done
 }
@@ -185,7 +189,7 @@ check() {
     expected=$(printf '%s\n' 55 "out of range" 354224848179261915075 "out of range" 0 "out of range" \
         "$(want dec 10000)" "out of range" "out of range" "out of range")
     if [ "$output" != "$expected" ]; then
-        fail "$(printf 'fib_decimal(n, buf, size) with buffers of exact sizes:\n  calls:    (10, 3) (10, 2) (100, 22) (100, 21) (0, 2) (0, 1) (10000, 2091) (10000, 2090) (10001, 4000) (-1, 10)\n  expected: %s\n  got:      %s\nThe digits and the NUL must fit in size bytes, else return -1 and write nothing.\nlook at: fib_decimal() in %s/fib.c' \
-            "$(cut -c1-40 <<<"$expected" | paste -sd'|')" "$(cut -c1-40 <<<"$output" | paste -sd'|')" "${SRC#"$WB_ROOT"/}")"
+        fail "$(printf 'command: fib_decimal(n, buf, size) for (n, size) = (10, 3) (10, 2) (100, 22) (100, 21) (0, 2) (0, 1) (10000, 2091) (10000, 2090) (10001, 4000) (-1, 10)\nexpected: %s\ngot: %s\nhint: the digits and the NUL must fit in size bytes, else return -1 and write nothing (look at fib_decimal() in %s)' \
+            "$(cut -c1-30 <<<"$expected" | paste -sd'|')" "$(cut -c1-30 <<<"$output" | paste -sd'|')" "$WHERE")"
     fi
 }

@@ -18,8 +18,9 @@ setup_file() {
     export PEER
     cat >"$PEER" <<'EOF'
 """The clients of ch04_fib_server.bats. Usage: peer.py MODE PORT [ARGS]
-Each mode talks to fib_server on 127.0.0.1:PORT, prints what went wrong in
-words a student can act on, and exits 0 if all was well, 1 if not."""
+Each mode talks to fib_server on 127.0.0.1:PORT and exits 0 if all was well;
+else it prints what it did, what it expected, what came and a hint (the lines
+the grader shows a student) and exits 1."""
 import random, socket, sys, threading, time
 
 LIMIT = 64  # the longest request line, without its line end
@@ -34,7 +35,8 @@ def fib(n):
 
 
 def want(line, strict=False):
-    """The answers fib_server may give to one request line (bytes, no LF)."""
+    """The answers fib_server may give to one request line (bytes, no LF);
+    a choice ending in "..." stands for any line that starts so."""
     if line.endswith(b"\r"):
         line = line[:-1]
     if len(line) > LIMIT:
@@ -61,7 +63,8 @@ def fits(answer, choices):
     return any(answer == c or (c.endswith("...") and answer.startswith(c[:-3])) for c in choices)
 
 
-def show(data, width=60):
+def show(data, width=70):
+    """Bytes as a Python literal, cut if long."""
     text = repr(bytes(data))[1:]
     return text if len(text) <= width else "%s... (%d bytes)" % (text[:width], len(data))
 
@@ -70,11 +73,15 @@ def show_line(line):
     """A request line as sent: short ones whole, long ones cut, with their length."""
     if len(line) <= 40:
         return show(line + b"\n")
-    return "%s... (%d bytes, then '\\n')" % (repr(bytes(line[:40]))[1:-1], len(line))
+    return "'%s...' (%d bytes, then '\\n')" % (repr(bytes(line[:30]))[2:-1], len(line))
 
 
-def fail(*lines):
-    print("\n".join(lines))
+def fail(command, expected, got, hint, *more):
+    print("command: " + command)
+    print("expected: " + expected)
+    print("got: " + got)
+    print("hint: " + hint)
+    print("\n".join(more)) if more else None
     sys.exit(1)
 
 
@@ -83,8 +90,8 @@ class Conn:
         try:
             self.s = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
         except OSError as e:
-            fail("could not connect to the server on port %d: %s" % (port, e.strerror or e),
-                 "(has it crashed? see its stderr below)")
+            fail("connect to 127.0.0.1:%d" % port, "a connection",
+                 "%s" % (e.strerror or e), "has the server crashed? (see below)")
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
@@ -113,7 +120,7 @@ class Conn:
             except socket.timeout:
                 return out, "no further answer within %g s" % timeout
             except OSError as e:
-                return out, "the connection failed: %s" % (e.strerror or e)
+                return out, "the connection failed (%s)" % (e.strerror or e)
             if not data:
                 return out, "the server closed the connection"
             self.buf += data
@@ -122,11 +129,14 @@ class Conn:
         self.s.close()
 
 
-def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, before=b""):
-    """Send data (the whole of it at once), read one answer per line in it
-    and check each; lenient accepts any ERR for every line but the last.
-    before: the start of the first line, sent earlier."""
+def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, before=b"",
+             hint="answer every line, in order, on the same connection (serve_client() in %s)" % WHERE):
+    """Send data, all at once, read one answer per line in it and check each.
+    lenient: any ERR will do for every line but the last. before: the start
+    of the first line, sent earlier. what: the situation, for the message."""
     lines = (before + data).split(b"\n")[:-1]
+    command = "%ssent %d request line%s on one connection: %s" % (
+        what, len(lines), "s" if len(lines) > 1 else "", show(data))
     why = conn.send(data)
     got, short = conn.answers(len(lines), timeout)
     for i, (line, answer) in enumerate(zip(lines, got)):
@@ -134,14 +144,12 @@ def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, befo
         if lenient and i < len(lines) - 1:
             choices = ["ERR ..."] + [c for c in choices if not c.startswith("ERR")]
         if not fits(answer, choices):
-            fail("%srequest %d of %d: sent %s" % (what, i + 1, len(lines), show_line(line)),
-                 "  expected: %s" % describe(choices),
-                 "  got:      %s" % show(answer.encode("latin-1")),
-                 "(the answers before it were right; look at answer() and serve_client() in %s)" % WHERE)
+            fail(command, "answer %d, to %s: %s" % (i + 1, show_line(line), describe(choices)),
+                 show(answer.encode("latin-1")) + (" (the answers before it were right)" if i else ""),
+                 "look at answer() and serve_client() in %s" % WHERE)
     if short or why:
-        fail("%ssent %d request lines%s, got %d answers: %s" % (what, len(lines),
-             " (%s)" % show(data) if len(data) < 200 else "", len(got), why or short),
-             "(one answer per line, every line, on the same connection: serve_client() in %s)" % WHERE)
+        fail(command, "%d answers, one per line" % len(lines),
+             "%d answer%s, then %s" % (len(got), "" if len(got) == 1 else "s", why or short), hint)
 
 
 def mode_check(port, args):
@@ -150,22 +158,24 @@ def mode_check(port, args):
     lines = [a.encode("latin-1") for a in args if not a.startswith("--")]
     end = b"\r\n" if "--crlf" in flags else b"\n"
     c = Conn(port)
-    if "--lockstep" in flags:  # one request, its answer, the next request
-        for i, line in enumerate(lines):
-            converse(c, line + end, what="in lock step, ")
+    if "--lockstep" in flags:  # one request, its answer, then the next request
+        for line in lines:
+            converse(c, line + end, what="one after another, ")
     elif "--bytewise" in flags:  # every byte in a packet of its own
         data = b"".join(line + end for line in lines)
         for i in range(len(data)):
             why = c.send(data[i:i + 1])
             if why:
-                fail("after %d bytes of %s: %s" % (i, show(data), why))
+                fail("sent %s one byte at a time" % show(data), "every byte taken",
+                     "after %d bytes: %s" % (i, why), "see serve_client() in %s" % WHERE)
             time.sleep(0.002)
         got, short = c.answers(len(lines))
         expected = [want(line)[0] for line in lines]
         if got != expected:
-            fail("sent %s one byte at a time" % show(data), "  expected: %s" % expected,
-                 "  got:      %s%s" % (got, " (%s)" % short if short else ""),
-                 "(a line may arrive in many pieces: keep the unfinished line between recv() calls)")
+            fail("sent %s one byte at a time" % show(data), repr(expected),
+                 repr(got) + (" (then %s)" % short if short else ""),
+                 "a line may come in many pieces: keep the unfinished line between recv() calls "
+                 "(serve_client() in %s)" % WHERE)
     else:
         converse(c, b"".join(line + end for line in lines), strict="--strict" in flags)
     c.close()
@@ -174,31 +184,35 @@ def mode_check(port, args):
 def mode_toolong(port, args):
     data = (b"1" * 65 + b"\n10\n" + b"9" * 100000 + b"\n" + b"0" * 62 + b"10\n" + b"7" * 64
             + b"0\n20\n")
-    converse(Conn(port), data, what="lines of 65, 100000 and 64 bytes: ")
+    converse(Conn(port), data, what="lines of 65, 100000, 64 and 65 bytes: ")
 
 
 def mode_garbage(port, args):
     rnd = random.Random(4)
     junk = bytes(rnd.getrandbits(8) for _ in range(65536))
     converse(Conn(port), junk + b"\n10\n", lenient=True, what="64 KiB of random bytes, then '10': ")
-    converse(Conn(port), b"93\n", what="a new client after the garbage: ")
+    converse(Conn(port), b"93\n", what="after the garbage, a new client ")
+
+
+WAITING = ("the server still waits for the other client: serve every client at once "
+           "(the TODO in main() of %s)" % WHERE)
 
 
 def mode_silent(port, args):
     quiet = Conn(port)  # connects and says nothing (yet)
     time.sleep(0.2)
-    converse(Conn(port), b"10\n20\n", timeout=3.0,
-             what="while another client is connected and silent: ")
-    converse(quiet, b"5\n", what="the silent client, speaking at last: ")
+    converse(Conn(port), b"10\n20\n", timeout=3.0, hint=WAITING,
+             what="while another client is connected and silent, a second client ")
+    converse(quiet, b"5\n", what="the silent client, speaking at last, ")
 
 
 def mode_halfline(port, args):
     slow = Conn(port)
     slow.send(b"1")  # half a request, and then nothing for a while
     time.sleep(0.2)
-    converse(Conn(port), b"10\n93\n", timeout=3.0,
-             what="while another client has sent '1' and stalls: ")
-    converse(slow, b"0\n", before=b"1", what="the stalled client, finishing its line '1' + '0\\n': ")
+    converse(Conn(port), b"10\n93\n", timeout=3.0, hint=WAITING,
+             what="while another client has sent '1' and stalls, a second client ")
+    converse(slow, b"0\n", before=b"1", what="the stalled client, after its '1', ")
 
 
 def mode_vanish(port, args):
@@ -215,7 +229,7 @@ def mode_vanish(port, args):
         c.close()
     time.sleep(0.3)
     converse(Conn(port), b"".join(b"%d\n" % n for n in range(10)),
-             what="after 30 clients vanished mid-conversation, a new client: ")
+             what="after 30 clients left in mid-conversation, a new client ")
 
 
 def mode_crowd(port, args):
@@ -258,19 +272,18 @@ def mode_crowd(port, args):
         t.start()
     for t in threads:
         t.join()
+    command = "%d clients connected at once, each sending %d requests, one after another" % (n, k)
     if wrong:
-        fail("%d clients at once, %d requests each: %d clients got a wrong answer, for example:"
-             % (n, k, len(wrong)), *sorted(wrong)[:5],
-             "(look at answer() in %s)" % WHERE)
+        fail(command, "every answer right", "%d clients got a wrong answer, for example:" % len(wrong),
+             "look at answer() in %s" % WHERE, *sorted(wrong)[:3])
     if first[0] < n:
-        fail("%d clients connected at once, each sending %d requests one after the other:" % (n, k),
-             "only %d of them got their first answer (within 10 s, while all were connected)." % first[0],
-             "A server that serves one client at a time, or a fixed number of them, stops here:",
-             "it must serve every client at once (the TODO in main() of %s)." % WHERE,
-             *sorted(problems)[:3])
+        fail(command, "every client's first answer while all %d are connected" % n,
+             "%d of them got it, within 10 s" % first[0],
+             "a server that serves one client at a time, or a fixed number of them, stops here: "
+             "serve every client at once (the TODO in main() of %s)" % WHERE, *sorted(problems)[:3])
     if problems:
-        fail("%d clients at once, %d requests each: %d clients had trouble, for example:" % (n, k, len(problems)),
-             *sorted(problems)[:5])
+        fail(command, "every answer, right", "%d clients had trouble, for example:" % len(problems),
+             "see serve_client() and main() in %s" % WHERE, *sorted(problems)[:5])
 
 
 if __name__ == "__main__":
@@ -283,7 +296,7 @@ setup() {
     SERVER="$WB_EX/ch04/fib_server"
     OUT="$BATS_TEST_TMPDIR/server.out" ERR="$BATS_TEST_TMPDIR/server.err"
     if [ ! -x "$SERVER" ]; then
-        fail "$SERVER was not built: run 'make exercises' and read the compiler's messages"
+        fail "BUILD ERROR: $SERVER was not built: run 'make exercises' and read the compiler's messages"
     fi
     # SIGINT at its default action, as in a terminal (a script's background
     # jobs would otherwise ignore it).
@@ -299,7 +312,7 @@ setup() {
         sleep 0.05
     done
     if [ -z "$PORT" ]; then
-        fail "$(printf 'ran: %s -p 0\nexpected the line "fib_server listening on port N" on stdout within 10 s (flushed)\ngot: %s\nstderr: %s' \
+        fail "$(printf 'command: %s -p 0\nexpected: the line "fib_server listening on port N" on stdout (flushed) within 10 s\ngot: %s\nstderr: %s\nhint: keep the printf() and fflush() after listen_on() in main()' \
             "$SERVER" "$(head -c 300 "$OUT")" "$(head -c 600 "$ERR")")"
     fi
 }
@@ -325,34 +338,38 @@ teardown() {
 # it fails, say so, and whether the server is still there.
 peer() {
     run timeout 60 python3 "$PEER" "$1" "$PORT" "${@:2}"
-    [ "$status" -ne 124 ] || output+=$'\n(the test client itself ran out of time)'
+    [ "$status" -ne 124 ] || output+=$'\nTIMEOUT: the test client itself ran out of time (60 s)'
     if [ "$status" -ne 0 ]; then
         fail "$output$(server_gone)"
     fi
 }
 
-# Nothing if the server is running; else how it ended, on a line of its own.
+# Nothing if the server is running; else how it ended, on lines of their own.
 server_gone() {
     kill -0 "$SERVER_PID" 2>/dev/null && return 0
     local st=0
     wait "$SERVER_PID" 2>/dev/null || st=$?
-    printf '\nthe server is gone: %s. One client must never take the whole server down.' \
-        "$([ "$st" -gt 128 ] && echo "killed by signal $((st - 128)) (SIG$(kill -l "$((st - 128))"))" || echo "it exited with status $st")"
-    [ "$st" -ne 141 ] || printf '\nSIGPIPE: send() to a client that has left raises it; pass MSG_NOSIGNAL to send().'
+    if [ "$st" -gt 128 ]; then
+        printf '\nCRASH: the server was killed by SIG%s. One client must never take the whole server down.' \
+            "$(kill -l "$((st - 128))")"
+    else
+        printf '\nthe server is gone: it exited with status %d. One client must never end the whole server.' "$st"
+    fi
+    [ "$st" -ne 141 ] || printf '\nhint: send() to a client that has left raises SIGPIPE, which kills the process: pass MSG_NOSIGNAL to send()'
 }
 
 # The server must still be running after what a test put it through.
 assert_alive() {
     local gone
     gone=$(server_gone)
-    [ -z "$gone" ] || fail "${gone#$'\n'}"$'\nlook at: serve_client() in exercises/ch04/fib_server.c'
+    [ -z "$gone" ] || fail "${gone#$'\n'}"$'\nhint: look at serve_client() in exercises/ch04/fib_server.c'
 }
 
 @test "answers 0 1 2 3 4 with 0 1 1 2 3 (nc, one connection) [2 pts]" {
     run timeout 10 nc -N 127.0.0.1 "$PORT" < <(printf '0\n1\n2\n3\n4\n')
     if [ "$output" != $'0\n1\n1\n2\n3' ]; then
-        fail "$(printf "ran: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nlook at: answer() and serve_client() in exercises/ch04/fib_server.c" \
-            "$(head -c 300 <<<"$output")")"
+        fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: look at answer() and serve_client() in exercises/ch04/fib_server.c" \
+            "$(head -c 300 <<<"$output" | paste -sd' ')")"
     fi
 }
 
@@ -376,8 +393,8 @@ assert_alive() {
     run timeout 10 socat -t 5 - "TCP:127.0.0.1:$PORT" < <(printf '10\r\n20\n-3\r\nabc\r\n93\r\n')
     local expected=$'55\n6765\nERR negative\nERR not a number\n12200160415121876738'
     if [ "$output" != "$expected" ]; then
-        fail "$(printf "ran: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected:\n%s\ngot:\n%s\n(a '\\\\r' just before the '\\\\n' belongs to the line end, not to the request: serve_client() in exercises/ch04/fib_server.c)" \
-            "$expected" "$(head -c 300 <<<"$output" | cat -A)")"
+        fail "$(printf "command: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected: %s\ngot: %s\nhint: a '\\\\r' just before the '\\\\n' belongs to the line end, not to the request (serve_client() in exercises/ch04/fib_server.c)" \
+            "$(paste -sd'|' <<<"$expected")" "$(head -c 300 <<<"$output" | sed 's/\r/\\r/g' | paste -sd'|')")"
     fi
 }
 
@@ -433,15 +450,18 @@ stop_with() {
     local stopped=0
     timeout 5 tail -s 0.05 --pid="$SERVER_PID" -f /dev/null && stopped=1
     exec {idle}>&- {busy}>&-
+    local command="kill -$1 (one client connected and idle, one in the middle of a line)"
+    local hint="the TODO about signals in main() of exercises/ch04/fib_server.c; a thread blocked in recv() needs waking: shutdown()"
     if [ "$stopped" -eq 0 ]; then
-        fail "$(printf 'sent SIG%s to the server (one client connected and idle, one in the middle of a line):\nexpected it to exit within 5 s, it is still running.\nlook at: the TODO about signals in main() of exercises/ch04/fib_server.c (a thread blocked in recv() needs waking: shutdown())' "$1")"
+        fail "$(printf 'TIMEOUT: the server was still running 5 s after SIG%s\ncommand: %s\nexpected: the server exits within 5 s, status 0\ngot: still running\nhint: %s' \
+            "$1" "$command" "$hint")"
     fi
     local st=0
     wait "$SERVER_PID" || st=$?
     SERVER_PID=
     if [ "$st" -ne 0 ]; then
-        fail "$(printf 'sent SIG%s to the server: expected exit status 0 (a clean stop), got %d%s.\nlook at: the TODO about signals in main() of exercises/ch04/fib_server.c' \
-            "$1" "$st" "$([ "$st" -gt 128 ] && echo " (killed by signal $((st - 128)): the default action, nothing caught it)")")"
+        fail "$(printf 'command: %s\nexpected: exit status 0 (a clean stop)\ngot: exit status %d%s\nhint: %s' \
+            "$command" "$st" "$([ "$st" -gt 128 ] && echo " (killed by SIG$(kill -l $((st - 128))): nothing caught it)")" "$hint")"
     fi
 }
 
