@@ -47,6 +47,9 @@ no_sanitizer_report() {
 result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output" || true; }
 result_indices() { grep -oE '^\[[0-9]+\]' <<<"$output" | tr -d '[]' | tr '\n' ' '; }
 
+# The PIDs of a process's children, from procfs (no procps needed).
+children_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' \n' ' ' | sed 's/ $//'; }
+
 # True for green_fetch under TSan, which this suite leaves out (see the top).
 left_out() { [ "$1" = green_fetch ] && [ "$WB_SAN" = tsan ]; }
 
@@ -114,8 +117,8 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     BG_PID=$!
     local i parent="" child=""
     for i in $(seq 1 200); do # bounded: until the child's request is at the server
-        parent=$(pgrep -P "$BG_PID" || true)
-        [ -n "$parent" ] && child=$(pgrep -P "$parent" || true)
+        parent=$(children_of "$BG_PID")
+        [ -n "$parent" ] && child=$(children_of "$parent")
         [ -n "$child" ] && [ "$(lab_stat active)" = 1 ] && break
         sleep 0.05
     done

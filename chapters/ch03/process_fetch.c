@@ -17,7 +17,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 
 static const char usage[] = "Usage: process_fetch [-q] [--join-each] [-n N] [-d MS] [URL...]\n";
