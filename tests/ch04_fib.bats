@@ -131,7 +131,7 @@ fake_start() {
 
 @test "fib_client --check knows F(n) exactly up to 10000 and every ERR" {
     run -0 timeout 30 "$CLIENT" -p "$FIB_PORT" --check 94 1000 9999 10000 10001 -7 x "$(printf '%070d' 1)"
-    assert_line --regexp '^summary: 1 clients, 8 requests, 8 answered \(4 ERR\), 0 wrong, '
+    assert_line --regexp '^summary: 1 client, 8 requests, 8 answered \(4 ERR\), 0 wrong, '
 }
 
 @test "fib_client -c 8 has all eight clients at the server at once" {
@@ -144,20 +144,20 @@ fake_start() {
     fake_start wrong
     run --separate-stderr -1 timeout 10 "$CLIENT" -p "$FAKE_PORT" --check 9 10 11
     assert_line 'fib(10) = 56'
-    assert_line --regexp '^summary: 1 clients, 3 requests, 3 answered \(0 ERR\), 1 wrong, '
+    assert_line --regexp '^summary: 1 client, 3 requests, 3 answered \(0 ERR\), 1 wrong, '
     assert_stderr_contains "wrong answer to '10': '56'"
 }
 
 @test "fib_client --check takes 'out of range' past 93 from a server without the stretch part" {
     fake_start nostretch
     run -0 timeout 10 "$CLIENT" -p "$FAKE_PORT" --check 93 94 10000
-    assert_line --regexp '^summary: 1 clients, 3 requests, 3 answered \(2 ERR\), 0 wrong, '
+    assert_line --regexp '^summary: 1 client, 3 requests, 3 answered \(2 ERR\), 0 wrong, '
 }
 
 @test "fib_client counts the requests a server hung up on and exits 1" {
     fake_start hangup
     run --separate-stderr -1 timeout 10 "$CLIENT" -p "$FAKE_PORT" --check 1 2 3
-    assert_line --regexp '^summary: 1 clients, 3 requests, 1 answered \(0 ERR\), 0 wrong, '
+    assert_line --regexp '^summary: 1 client, 3 requests, 1 answered \(0 ERR\), 0 wrong, '
     assert_stderr_contains "2 requests got no answer (connection closed)"
 }
 

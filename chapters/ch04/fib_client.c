@@ -170,11 +170,12 @@ int main(int argc, char **argv)
         case 'k': j.per = wb_opt_long("-k", optarg, 1, 1000000); break;
         case 'C': j.check = true; break;
         case 'h':
-            printf("%s\nSends each N (the arguments, else the lines of stdin; with -k and no N,\n"
-                   "0 to 93) to fib_server on ADDR:PORT (127.0.0.1:9093) and prints the answers.\n"
+            printf("%s\nSends each N to fib_server on ADDR:PORT (127.0.0.1:9093) and prints the\n"
+                   "answers. N: the arguments; else 0..93 with -k; else the lines of stdin.\n"
                    "  -c N     N clients at once, each on its own connection\n"
                    "  -k K     each client sends K requests, going round the numbers\n"
-                   "  --check  check every answer, print a summary, exit 1 if any is wrong\n",
+                   "  --check  check every answer, print a summary, exit 1 if any is wrong\n"
+                   "Options come first: after the first N (or --), -5 is a number.\n",
                    usage);
             return 0;
         default: fputs(usage, stderr); return 2;
@@ -229,9 +230,9 @@ int main(int argc, char **argv)
         answered += cl[i].answered, errs += cl[i].errs, wrong += cl[i].wrong;
     }
     if (all && (j.check || nclients > 1))
-        printf("summary: %ld clients, %ld requests, %ld answered (%ld ERR), %ld wrong%s, %.3f s\n",
-               nclients, asked, answered, errs, wrong, j.check ? "" : " (not checked)",
-               wb_now() - begin);
+        printf("summary: %ld client%s, %ld requests, %ld answered (%ld ERR), %ld wrong%s, %.3f s\n",
+               nclients, nclients == 1 ? "" : "s", asked, answered, errs, wrong,
+               j.check ? "" : " (not checked)", wb_now() - begin);
     if (answered < asked)
         fprintf(stderr, "fib_client: %ld requests got no answer (connection closed)\n",
                 asked - answered);
