@@ -59,13 +59,13 @@ static void serve_client(int fd)
      *   every line, in order, and keep the connection open after an ERR.
      * - A line over LINE_LIMIT bytes gets "ERR line too long" when its '\n'
      *   comes, and the rest of it is thrown away, however long it is (never
-     *   store more than LINE_LIMIT bytes of a line).
+     *   store more than LINE_LIMIT bytes of a line, and perhaps its '\r').
      * - recv() returns 0 when the client has gone and -1 on an error:
      *   EINTR means try again, ECONNRESET means the client has gone too.
      * - send() may take only part of the buffer (a short write): loop. Pass
      *   MSG_NOSIGNAL, or the first client that leaves without reading its
      *   answers kills the whole server with SIGPIPE. */
-    char in[4096], out[128];
+    char in[4096], out[FIB_DECIMAL_SIZE + 1]; /* room for the longest answer and its '\n' */
     ssize_t got = recv(fd, in, sizeof in, 0);
     if (got > 0) {
         size_t len = answer(in, (size_t)got, out, sizeof out);
