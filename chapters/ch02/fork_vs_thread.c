@@ -109,8 +109,10 @@ int main(int argc, char **argv)
         if ((err = pthread_create(&t, NULL, nothing, NULL)) || (err = pthread_join(t, NULL)))
             wb_die_err(err, "thread");
     double thread_us = (wb_now() - t0) / n * 1e6;
-    printf("cost of a process (fork + waitpid):               %9.1f us (mean of %d)\n", process_us, n);
-    printf("cost of a thread (pthread_create + pthread_join): %9.1f us (mean of %d)\n", thread_us, n);
+    printf("cost of a process (fork + waitpid):               %9.1f us (mean of %d)\n",
+           process_us, n);
+    printf("cost of a thread (pthread_create + pthread_join): %9.1f us (mean of %d)\n",
+           thread_us, n);
     printf("a process costs %.1f times as much as a thread here\n", process_us / thread_us);
     return 0;
 }
