@@ -40,17 +40,17 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 # The command line as a student would type it, for the failure messages.
-shown_cmd() { echo "${PROG#"$WB_ROOT"/} -l $LOG -b 127.0.0.1 -p $PORT $*"; }
+shown_cmd() { echo "${PROG#"$WB_ROOT"/} -l $LOG -b 127.0.0.1 -p $PORT"; }
 
 # Start the program in the background; its stdin is the fifo, held open on
 # fd $CAP_IN (read-write, so neither side blocks). `ulimit -f` keeps a
 # runaway program from filling the disk; timeout's own process group lets a
 # test pause or kill the program with the group.
 start_capture() {
-    CMD="$(shown_cmd "$@")"
+    CMD="$(shown_cmd)"
     mkfifo "$FIFO"
     exec {CAP_IN}<>"$FIFO"
-    (ulimit -f 20480 && exec timeout 30 "$PROG" -l "$LOG" -b 127.0.0.1 -p "$PORT" "$@") \
+    (ulimit -f 20480 && exec timeout 30 "$PROG" -l "$LOG" -b 127.0.0.1 -p "$PORT") \
         <"$FIFO" >"$OUT" 2>"$ERR" 3>&- {CAP_IN}>&- &
     CAP_PID=$!
 }
@@ -77,7 +77,7 @@ banner() { echo "capturing syslog on udp://127.0.0.1:$PORT into $LOG, type 'stop
 
 # Start it and wait for the banner that says it is bound and listening.
 start_and_wait() {
-    start_capture "$@"
+    start_capture
     wait_for 5 -xF -- "$(banner)" && return 0
     wait_exit 1 || true
     explain "the line: $(banner)" \
