@@ -121,7 +121,7 @@ how_it_ended() {
             sig="SIG$(kill -l $((STATUS - 128)) 2>/dev/null || echo "$((STATUS - 128))")"
             case "$sig" in
             SIGSEGV | SIGBUS | SIGABRT | SIGFPE | SIGILL) echo "CRASH: it was killed by $sig" ;;
-            SIGXFSZ) echo "CRASH: killed by SIGXFSZ: it wrote more than 20 MiB (a loop that never ends?)" ;;
+            SIGXFSZ) echo "it was killed by SIGXFSZ: it wrote more than 20 MiB, a flood (a loop that never ends?)" ;;
             *) echo "it was killed by $sig (no handler for it?)" ;;
             esac
         else
