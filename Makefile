@@ -44,12 +44,15 @@ CURL_SRCS := $(shell grep -l '^\#include <curl/curl.h>' $(SRCS) /dev/null 2>/dev
 CURL_PROGS := $(patsubst chapters/%.c,$(OUT)%,$(CURL_SRCS))
 
 # Exercises and solutions are built in place (exercises/ch04/fib_server).
-# In each folder, a .c file with a main() is a program; the others (fib.c)
-# are modules linked into every program of that folder.
+# In each folder, a .c file with a main() is a program; the others are
+# modules, each linked into the programs that include its header (fib.c
+# into fib_server.c, which has #include "fib.h"), so that a mistake in one
+# module breaks only the programs that use it.
 EX_DIRS  := $(sort $(dir $(wildcard exercises/ch[0-9][0-9]/*.c solutions/ch[0-9][0-9]/*.c)))
 EX_MAINS := $(shell grep -l '^int main' $(wildcard $(addsuffix *.c,$(EX_DIRS))) /dev/null 2>/dev/null)
 EX_PROGS := $(patsubst %.c,$(OUT)%,$(EX_MAINS))
-ex_mods   = $(filter-out $(EX_MAINS),$(wildcard $(dir $(1))*.c))
+ex_mods   = $(foreach m,$(filter-out $(EX_MAINS),$(wildcard $(dir $(1))*.c)),\
+              $(if $(shell grep -l '^\#include "$(notdir $(m:.c=.h))"' $(1) 2>/dev/null),$(m)))
 
 # When the flags change, everything rebuilds: the flags are kept in a file
 # that is rewritten only when they differ.
@@ -73,7 +76,7 @@ $(PROGS): $(OUT)%: chapters/%.c $(FLAGS_FILE)
 .SECONDEXPANSION:
 $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(COMPILE) -o $@ $(filter %.c,$^) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
+	$(COMPILE) -o $@ $< $(call ex_mods,$<) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
 
 # One phony target per chapter: `make ch03`.
 define chapter_rule
