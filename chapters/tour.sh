@@ -22,7 +22,8 @@ stop_lab() {
     rm -rf "$tmp"
 }
 trap stop_lab EXIT
-trap 'echo; echo "tour interrupted"; exit 130' INT TERM
+interrupted=0
+trap 'interrupted=1' INT TERM
 
 ./ch00/labserver -p 0 --port-file "$tmp/port" >"$tmp/lab.out" 2>&1 &
 lab_pid=$!
@@ -44,8 +45,13 @@ for ch in "${chapters[@]}"; do
         '#'*) ;;
         *)
             printf '\n%s$ %s%s\n' "$bold" "$line" "$plain"
-            timeout 120 bash -c "$line" </dev/null
+            # --foreground: Ctrl-C reaches the command too, not only the tour.
+            timeout --foreground 120 bash -c "$line" </dev/null
             rc=$?
+            if [ "$interrupted" -eq 1 ]; then
+                echo "tour interrupted"
+                exit 130
+            fi
             [ "$rc" -eq 0 ] || { echo "(exit status $rc)"; status=1; }
             ;;
         esac
