@@ -117,7 +117,7 @@ help: ## list the targets
 	@echo 'make targets:'
 	@grep -hE '^[a-z][a-z0-9 $$()-]*:.*## ' $(MAKEFILE_LIST) | \
 	    sed -E 's/^([^:]*):.*## (.*)/\1|\2/' | awk -F'|' '{ printf "  %-12s %s\n", $$1, $$2 }'
-	@echo '  chNN          build one chapter into chNN/ (chapters: $(CHAPTERS))'
+	@echo '  chNN         build one chapter into chNN/ (chapters: $(CHAPTERS))'
 	@echo 'variables: SAN=address,undefined | SAN=thread, CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PORT'
 
 # Grading (make grade) lives beside the exercise suites.
