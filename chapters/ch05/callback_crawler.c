@@ -32,7 +32,7 @@ struct loop {
     int epfd, stopped;
 };
 /* A descriptor and what to call when it is ready (NULL: not registered). Python
- * keeps a bound method (self.connected); C a function and its object (data). */
+ * registers a bound method (self.connected); C a function and its object (data). */
 typedef void callback(int fd, void *data);
 struct watch {
     callback *cb;
@@ -40,9 +40,10 @@ struct watch {
     int fd;
 };
 
-static int loop_register(struct loop *l, struct watch *w, uint32_t events, callback *cb)
+static int loop_register(struct loop *l, struct watch *w, uint32_t mask, callback *cb, void *data)
 {
-    struct epoll_event ev = {.events = events, .data.ptr = w};
+    struct epoll_event ev = {.events = mask, .data.ptr = w};
+    w->data = data;
     w->cb = epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0 ? cb : NULL;
     return w->cb ? 0 : -1;
 }
@@ -154,7 +155,7 @@ static void connected(int fd, void *data)
     if (c->sent < c->len)
         return; /* a short write: still registered, the rest goes on the next call */
     loop_unregister(&c->crawl->loop, &c->watch); /* all sent: now wait for the answer */
-    if (loop_register(&c->crawl->loop, &c->watch, EPOLLIN, read_response) == -1)
+    if (loop_register(&c->crawl->loop, &c->watch, EPOLLIN, read_response, c) == -1)
         finish(c, "epoll_ctl", errno);
 }
 
@@ -178,7 +179,7 @@ static void fetch(struct crawler *c)
         what = "socket";
     else if (connect(c->watch.fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
         what = "connect"; /* EINPROGRESS: under way; connected() will hear how it went */
-    else if (loop_register(&c->crawl->loop, &c->watch, EPOLLOUT, connected) == -1)
+    else if (loop_register(&c->crawl->loop, &c->watch, EPOLLOUT, connected, c) == -1)
         what = "epoll_ctl";
     if (what)
         finish(c, what, rc == 0 ? errno : 0);
@@ -214,8 +215,7 @@ int main(int argc, char **argv)
         else if (!wb_common_opt(c, optarg, &o))
             usage(2);
     }
-    /* One descriptor per fetch: raise the soft limit (often 1024) to the hard one. */
-    struct rlimit rl;
+    struct rlimit rl; /* a socket per fetch: lift the soft limit (often 1024) to the hard one */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) /* if refused, the old limit stays: fine */
         setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max});
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
     double t0 = wb_now();
     for (int i = 0; i < n; i++) {
         struct crawler *k = &crawlers[i];
-        *k = (struct crawler){.crawl = &all, .watch = {NULL, k, -1}, .index = i, .url = urls[i]};
+        *k = (struct crawler){.crawl = &all, .watch.fd = -1, .index = i, .url = urls[i]};
         add_done_callback(&k->done, on_done, k);
         fetch(k);
     }

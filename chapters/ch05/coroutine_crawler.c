@@ -25,10 +25,12 @@
                               if ((co)->fut.result < 0) goto out; } while (0)
 /* clang-format on */
 
+/* asyncio's Future, as in 500 Lines: a result to come, and what to call then. */
 struct future {
     int done;
-    long result;          /* >= 0: the operation's value; < 0: -errno */
-    struct fetch *waiter; /* add_done_callback(task.step): the task to step */
+    long result;                 /* >= 0: the operation's value; < 0: -errno */
+    void (*callback)(void *arg); /* add_done_callback(): Python keeps a list, one will do */
+    void *arg;
 };
 
 /* A task: its coroutine's frame (resume point, all that outlives an await). */
@@ -45,11 +47,11 @@ struct fetch {
 
 /* Task.step(): run the coroutine to an await of a pending future, or its end. */
 static struct future *wget(struct fetch *f);
-static void task_step(struct fetch *f)
+static void task_step(void *task)
 {
-    struct future *next = wget(f);
-    if (next)
-        next->waiter = f; /* next_future.add_done_callback(self.step) */
+    struct future *next = wget(task);
+    if (next) /* next_future.add_done_callback(self.step) */
+        next->callback = task_step, next->arg = task;
 }
 
 /* An attempt at the pending operation: -EAGAIN, it stays pending till epoll
@@ -59,9 +61,10 @@ static void complete(struct fetch *f, long result)
     if (result == -EAGAIN)
         return;
     f->io = NULL; /* nothing pending now; the callback may start the next operation */
-    f->fut = (struct future){1, result, f->fut.waiter};
-    if (f->fut.waiter)
-        task_step(f->fut.waiter);
+    f->fut.done = 1;
+    f->fut.result = result;
+    if (f->fut.callback)
+        f->fut.callback(f->fut.arg);
 }
 
 /* Begin an operation: a fresh future, resolved at once if it can be. */
@@ -132,7 +135,7 @@ static struct future *open_connection(struct fetch *f)
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = f};
     int r;
-    f->fut = (struct future){1, -1, NULL}; /* failed, until the set-up is over */
+    f->fut = (struct future){.done = 1, .result = -1}; /* failed, until the set-up is over */
     if (wb_split_url(f->url, host, sizeof host, port, sizeof port, &path) == -1)
         return f->why = "not a URL", &f->fut;
     if ((r = getaddrinfo(host, port, &hints, &ai)) != 0)
@@ -142,10 +145,9 @@ static struct future *open_connection(struct fetch *f)
     r = snprintf(f->req, sizeof f->req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
     if ((f->reqlen = (size_t)r) >= sizeof f->req)
         return f->why = "URL too long", &f->fut;
-    if ((f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-        return f->fut.result = -errno, &f->fut; /* EMFILE: over the open-file limit */
-    if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->fd, &ev) == -1)
-        wb_die("epoll_ctl");
+    if ((f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
+        epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->fd, &ev) == -1) /* EMFILE, ENOSPC: over a limit */
+        return f->fut.result = -errno, &f->fut;
     return start(f, connect_io);
 }
 
@@ -208,8 +210,7 @@ int main(int argc, char **argv)
         else if (!wb_common_opt(c, optarg, &o))
             return fputs(usage, stderr), 2;
     }
-    /* A descriptor per connection: raise the soft limit to the hard one. */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || /* a socket per fetch: soft limit up to hard */
         setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max}) == -1)
         wb_die("RLIMIT_NOFILE");
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
