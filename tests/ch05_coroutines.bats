@@ -214,7 +214,14 @@ EOF
     assert_equal "$(result_lines)" "$n"
     assert_equal "$(lab_stat peak)" "$n"
     skip_under_sanitizer "wall time of the scale run"
-    holds "$(used_time) < 1.5" || fail "used time $(used_time) s, expected under 1.5 s"
+    # A busy machine may slow one run: up to three tries. One fetch after
+    # another would take 1,000 s, so retries cannot let a serial crawler by.
+    local try
+    for try in 1 2 3; do
+        [ "$try" -eq 1 ] || run -0 timeout 30 "$WB_BIN/ch05/coroutine_crawler" -q -n "$n" -d 500
+        holds "$(used_time) < 1.5" && return 0
+    done
+    fail "used time $(used_time) s, expected under 1.5 s (three tries)"
 }
 
 @test "coroutine_crawler: a refused port and a silent server are reported; the good URLs print; exit 1" {

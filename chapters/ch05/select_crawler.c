@@ -168,9 +168,10 @@ int main(int argc, char **argv)
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
 
+    for (int i = 0; i < n; i++) /* fd -1 in all, so a refusal closes only what was opened */
+        conns[i] = (struct conn){.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
     double t0 = wb_now();
     for (int i = 0; i < n && status == 0; i++) {
-        conns[i] = (struct conn){.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
         int r = start(&conns[i], timeout_s);
         status = r == -1 ? -1 : 0;
         failed += r == 1;
