@@ -191,18 +191,20 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0}};
     long port = 9093;
     int opt;
-    while ((opt = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1 || optind < argc) {
-        if (opt == 'p') {
-            port = wb_opt_long("-p", optarg, 0, 65535);
-        } else if (opt == 'h') {
+    while ((opt = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'p': port = wb_opt_long("-p", optarg, 0, 65535); break;
+        case 'h':
             printf("%s\nAnswers F(n) for every line a client sends, a thread per client.\n"
                    "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n",
                    usage);
             return 0;
-        } else { /* an unknown option, or any argument at all */
-            fputs(usage, stderr);
-            return 2;
+        default: fputs(usage, stderr); return 2;
         }
+    }
+    if (optind != argc) { /* options only: an argument is a mistake */
+        fputs(usage, stderr);
+        return 2;
     }
     /* SIGINT and SIGTERM are blocked before any thread exists (threads
      * inherit the mask) and arrive instead as a readable descriptor that main

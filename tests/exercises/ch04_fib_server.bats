@@ -130,7 +130,8 @@ class Conn:
 
 
 def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, before=b"",
-             hint="answer every line, in order, on the same connection (serve_client() in %s)" % WHERE):
+             hint="answer every line, in order, on the same connection (serve_client() in %s)" % WHERE,
+             wrong="look at answer() and serve_client() in %s" % WHERE):
     """Send data, all at once, read one answer per line in it and check each.
     lenient: any ERR will do for every line but the last. before: the start
     of the first line, sent earlier. what: the situation, for the message."""
@@ -146,7 +147,7 @@ def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, befo
         if not fits(answer, choices):
             fail(command, "answer %d, to %s: %s" % (i + 1, show_line(line), describe(choices)),
                  show(answer.encode("latin-1")) + (" (the answers before it were right)" if i else ""),
-                 "look at answer() and serve_client() in %s" % WHERE)
+                 wrong)
     if short or why:
         fail(command, "%d answers, one per line" % len(lines),
              "%d answer%s, then %s" % (len(got), "" if len(got) == 1 else "s", why or short), hint)
@@ -176,8 +177,12 @@ def mode_check(port, args):
                  repr(got) + (" (then %s)" % short if short else ""),
                  "a line may come in many pieces: keep the unfinished line between recv() calls "
                  "(serve_client() in %s)" % WHERE)
+    elif "--strict" in flags:  # the stretch part
+        converse(c, b"".join(line + end for line in lines), strict=True,
+                 wrong="past 93, answer() answers with fib_decimal(), the stretch part of "
+                 "exercises/ch04/fib.c, and says 'ERR out of range (max 10000)' only past 10000")
     else:
-        converse(c, b"".join(line + end for line in lines), strict="--strict" in flags)
+        converse(c, b"".join(line + end for line in lines))
     c.close()
 
 
