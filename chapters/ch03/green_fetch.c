@@ -2,17 +2,14 @@
  *
  * Talk: parallel handling / gevent (spawn, wait, monkey.patch_all())
  * Usage: green_fetch [-q] [-n N] [-d MS] [URL...]
- * Shows: green threads (makecontext/swapcontext, each on a stack with a guard page) and
- *        a hub that owns an epoll set. fetch() is plain blocking code, "monkey patched"
- *        by macros: its connect, write and read, on EINPROGRESS or EAGAIN, park the green
- *        thread until epoll says the socket is ready. Macros, not the linker's --wrap:
- *        the patch covers exactly fetch(), shows on the page, needs no link flags.
- * Compare: thread_fetch.c (one OS thread per URL), the coroutines of chapter 5
- * Linux: epoll, gettid; ucontext from glibc.
+ * Shows: green threads (makecontext/swapcontext, stacks with a guard page), a hub owning an
+ *        epoll set, and a plain blocking fetch() "monkey patched" by macros: its sockets are
+ *        non-blocking, and connect, write and read park the green thread until epoll says
+ *        ready. Macros, not ld's --wrap: the patch covers only fetch(), visibly, with no flags.
+ * Compare: thread_fetch.c (an OS thread per URL), chapter 5's coroutines. Linux: epoll, gettid.
  */
 #include "workbook.h"
 
-#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <sys/epoll.h>
@@ -27,8 +24,8 @@
 #if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
 #include <sanitizer/common_interface_defs.h>
 #else
-#define __sanitizer_start_switch_fiber(fake, bottom, size) ((void)(bottom), (void)(size))
-#define __sanitizer_finish_switch_fiber(fake, bottom, size) ((void)0)
+#define __sanitizer_start_switch_fiber(fake, bottom, n) ((void)(fake), (void)(bottom), (void)(n))
+#define __sanitizer_finish_switch_fiber(fake, bottom, n) ((void)(fake), (void)(bottom))
 #endif
 
 #define STACK_SIZE (256 * 1024) /* room for printf and getaddrinfo, even under ASan */
@@ -53,13 +50,15 @@ struct hub {
 /* The patched calls keep their blocking signatures: they find the hub here, one per OS thread. */
 static _Thread_local struct hub *the_hub;
 
-/* Switch stacks, telling ASan which stack runs next; returns once switched back. */
-static void switch_to(ucontext_t *from, ucontext_t *to, const void *stack, size_t size)
+/* Switch stacks, telling ASan which one runs next; returns once switched back. ASan's "fake
+ * stack" (locals it keeps elsewhere) is saved in fake meanwhile, or freed on the last switch. */
+static void switch_to(ucontext_t *from, ucontext_t *to, const void *stack, size_t size, int last)
 {
-    __sanitizer_start_switch_fiber(NULL, stack, size);
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(last ? NULL : &fake, stack, size);
     if (swapcontext(from, to) == -1)
         wb_die("swapcontext");
-    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 }
 
 /* Park the running green thread until fd is ready for events. 0, or -1 and errno. */
@@ -69,17 +68,15 @@ static int wait_fd(int fd, uint32_t events)
     struct epoll_event ev = {.events = events, .data.ptr = h->current};
     if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
         return -1;
-    switch_to(&h->current->ctx, &h->ctx, h->stack, h->stack_size); /* back when fd is ready */
+    switch_to(&h->current->ctx, &h->ctx, h->stack, h->stack_size, 0); /* back when ready */
     return epoll_ctl(h->ep, EPOLL_CTL_DEL, fd, NULL);
 }
 
 /* ---- the patched calls: they block the green thread, never the OS thread ---- */
 static int green_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    int flags = fcntl(fd, F_GETFL), err; /* a socket's first call: make it non-blocking */
+    int err;
     socklen_t errlen = sizeof err;
-    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-        return -1;
     if (connect(fd, addr, len) == 0)
         return 0;
     if (errno != EINPROGRESS && errno != EINTR) /* EINTR: it goes on in the background */
@@ -89,18 +86,20 @@ static int green_connect(int fd, const struct sockaddr *addr, socklen_t len)
     return (errno = err) ? -1 : 0; /* writable: connected (0), or failed and this is why */
 }
 
-/* read() into rbuf or write() from wbuf. EAGAIN: not ready, let the others run. EINTR: again. */
+/* read() into rbuf or write() from wbuf. EAGAIN: not ready, let the others run. EINTR: again.
+ * The write is a send() with MSG_NOSIGNAL: to a peer that has gone, EPIPE and not SIGPIPE. */
 static ssize_t green_io(int fd, void *rbuf, const void *wbuf, size_t len)
 {
     ssize_t k;
-    while ((k = rbuf ? read(fd, rbuf, len) : write(fd, wbuf, len)) == -1 &&
+    while ((k = rbuf ? read(fd, rbuf, len) : send(fd, wbuf, len, MSG_NOSIGNAL)) == -1 &&
            (errno == EAGAIN || errno == EINTR))
         if (errno == EAGAIN && wait_fd(fd, rbuf ? EPOLLIN : EPOLLOUT) == -1)
             return -1;
     return k;
 }
 
-/* monkey.patch_all(), in C: until the #undef, these blocking calls are green. */
+/* monkey.patch_all(), in C, until the #undef (inside its own macro, socket() is the real one) */
+#define socket(domain, type, proto) socket(domain, (type) | SOCK_NONBLOCK, proto)
 #define connect(fd, addr, len) green_connect(fd, addr, len)
 #define read(fd, buf, len) green_io(fd, buf, NULL, len)
 #define write(fd, buf, len) green_io(fd, NULL, buf, len)
@@ -112,14 +111,16 @@ static int fetch(const char *url, long long *bytes, char *why, size_t whylen)
     char host[256], port[16], req[2048], head[2048], body[4096];
     const char *path;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai;
-    int e = wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1
-                ? EAI_NONAME : getaddrinfo(host, port, &hints, &ai);
+    int n = wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1 ? -1
+            : snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
+    if (n < 0 || n >= (int)sizeof req) /* malformed, or cut short: never send half a request */
+        return snprintf(why, whylen, n < 0 ? "not an http:// URL" : "URL too long"), -1;
+    int e = getaddrinfo(host, port, &hints, &ai);
     if (e != 0)
         return snprintf(why, whylen, "%s", gai_strerror(e)), -1;
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     e = fd == -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 ? errno : 0;
     freeaddrinfo(ai);
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
     for (ssize_t k, sent = 0; e == 0 && sent < n; sent += k) /* a short write: send the rest */
         if ((k = write(fd, req + sent, (size_t)(n - sent))) == -1)
             e = errno;
@@ -144,6 +145,7 @@ static int fetch(const char *url, long long *bytes, char *why, size_t whylen)
     return 0;
 }
 
+#undef socket
 #undef connect
 #undef read
 #undef write
@@ -166,14 +168,13 @@ static void green_main(void)
         fprintf(stderr, "green_fetch: %s: %s\n", g->url, why);
     h->failed += err != 0;
     g->done = 1; /* main() frees the stacks: we cannot, we are standing on ours */
-    switch_to(&g->ctx, &h->ctx, h->stack, h->stack_size);
+    switch_to(&g->ctx, &h->ctx, h->stack, h->stack_size, 1);
 }
 
-/* Run g until it waits or ends. */
-static void resume(struct hub *h, struct green *g)
+static void resume(struct hub *h, struct green *g) /* run g until it waits or ends */
 {
     h->current = g;
-    switch_to(&h->ctx, &g->ctx, g->stack, STACK_SIZE);
+    switch_to(&h->ctx, &g->ctx, g->stack, STACK_SIZE, 0);
     h->live -= g->done;
 }
 
@@ -222,7 +223,6 @@ int main(int argc, char **argv)
         wb_die("set-up");
     the_hub = &h;
     wb_timeline_init(&h.tl, n);
-
     double begin = wb_now();
     for (int i = 0; i < n; i++) {
         greens[i] = (struct green){.i = i, .url = urls[i], .stack = stacks + i * slot + page};
