@@ -215,9 +215,9 @@ int main(int argc, char **argv)
     const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
     if ((c.disk = open(dir, O_TMPFILE | O_WRONLY | O_APPEND, 0600)) == -1 && !skip)
         wb_die("a file for the fsync row (-q skips that row)");
-    cpu_set_t one; /* all on one CPU: a hand-over between threads is a real switch */
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu() > 0 ? sched_getcpu() : 0, &one);
+    cpu_set_t one; /* all on one CPU, the one we are on: a hand-over between threads is */
+    CPU_ZERO(&one); /* then a real switch, and no row depends on which core answers */
+    CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
     if (sched_setaffinity(0, sizeof one, &one) == -1 ||
         !(c.sample = calloc((size_t)c.reps, sizeof *c.sample)))
         wb_die("set-up");

@@ -26,10 +26,10 @@ static const char usage[] =
 
 enum { STEP = 100 }; /* multiply-adds in one step of work */
 
-/* The global lock. A bare mutex would not share: the thread that lets go
- * takes it back at once, before a sleeping waiter has even woken, so one
- * thread would keep it. As in CPython (since 3.2), a thread that lets go
- * waits for its next turn: tickets, served in order. */
+/* The global lock. A bare mutex would not share fairly: the thread that lets
+ * go takes it back at once, often before a sleeping waiter has even woken, so
+ * one thread can keep it for many turns in a row. As in CPython (since 3.2),
+ * a thread that lets go waits for its next turn: tickets, served in order. */
 struct gil {
     pthread_mutex_t mutex;
     pthread_cond_t turn;
@@ -133,8 +133,11 @@ static double run(int threads, struct gil *gil, int n, long steps, long interval
     for (int i = 0; i < n; i++)
         cpu += tasks[i].cpu;
     for (int i = 0; threads && i < n; i++) { /* after the join: safe to read */
-        printf("  thread %d: %.3f s of CPU within %.3f s", i, tasks[i].cpu,
-               timeline.span[i].end - timeline.span[i].start);
+        /* A bar in the timeline only says a thread was alive: how much of
+         * that time it computed is what tells free threads from locked ones. */
+        double alive = timeline.span[i].end - timeline.span[i].start;
+        printf("  thread %d: %.3f s of CPU within %.3f s (computing %.0f%% of it)", i,
+               tasks[i].cpu, alive, alive > 0 ? tasks[i].cpu / alive * 100 : 100);
         if (gil)
             printf(", had the lock %ld times", tasks[i].turns);
         putchar('\n');

@@ -27,15 +27,18 @@ static const char usage[] =
 /* The stock is _Atomic, and a sale reads it with one atomic load and writes
  * it with a separate atomic store. Without the lock, that is a race
  * condition but not a data race:
- * - a data race (数据竞争) is two threads using the same plain memory at
- *   once, one of them writing, with nothing to order them. C gives such a
+ * - a data race (数据竞争) is two threads touching the same plain (not
+ *   atomic) memory, at least one of them writing, with nothing (a lock, an
+ *   atomic, a join) ordering one access before the other. C gives such a
  *   program no meaning at all (undefined behaviour), and the thread
- *   sanitizer reports it. Atomic loads and stores never race that way.
+ *   sanitizer reports it. Accesses that are all atomic are never a data race.
  * - a race condition (竞态条件) is a bug in the logic: the result depends on
  *   how the threads happen to interleave. Between one seller's load and its
  *   store, another can load the same number; both store that number less
  *   one, and one of the two sales is lost. Every access is atomic, yet the
  *   read-then-write as a whole is not.
+ * (On x86 the relaxed load and store are the same two mov instructions a
+ * plain long would get: the difference is in what C promises, not in speed.)
  * The lock makes read-then-write one step that sellers take in turn: that is
  * what "synchronous" (同步) means here. (atomic_fetch_sub would too, for this
  * one update; a lock works for any sequence of steps, as a row lock in a
@@ -105,6 +108,15 @@ int main(int argc, char **argv)
     printf("used time: %.3f s\n", wb_now() - t0);
 
     long left = atomic_load(&s.stock), lost = left; /* every lost sale left one item behind */
+    if (s.locked)
+        printf("(each read-then-write was done under the lock: no seller could cut in)\n");
+    else if (lost > 0)
+        printf("(two sellers read the same stock and both wrote back one less: one of the\n"
+               " two sales vanished, and that happened %ld times)\n", lost);
+    else if (threads > 1)
+        printf("(no sale was lost this time: the sellers happened not to overlap; run it again)\n");
+    else
+        printf("(one seller alone has nobody to race with)\n");
     if (lost == 0)
         printf("stock: %ld expected: 0 OK\n", left);
     else
