@@ -136,14 +136,14 @@ static void process_map(int workers, char **urls, int n, struct result *res)
     for (int k = 0; k < workers; k++) {
         if ((pids[k] = fork()) == -1)
             wb_die("fork");
-        if (pids[k] == 0) {
-            close(tp[1]); /* a worker holding the write end would never see EOF */
-            close(ap[0]);
+        if (pids[k] == 0) { /* a worker holding the task pipe's write end would never see EOF */
+            if (close(tp[1]) == -1 || close(ap[0]) == -1)
+                _exit(1);
             process_worker(tp[0], ap[1]);
         }
     }
-    close(tp[0]);
-    close(ap[1]);
+    if (close(tp[0]) == -1 || close(ap[1]) == -1) /* the workers' ends */
+        wb_die("close");
     /* At most one task per worker is out, so the answers never fill their pipe (MAX_WORKERS
      * x sizeof(struct result) < 64 KiB): no worker is stuck writing while we are. */
     for (int next = 0, out = 0;;) {
@@ -152,8 +152,8 @@ static void process_map(int workers, char **urls, int n, struct result *res)
             snprintf(t.url, sizeof t.url, "%s", urls[next]); /* length checked in main */
             if (write(tp[1], &t, sizeof t) == -1)
                 wb_die("write"); /* EPIPE: every worker is gone */
-            if (next == n - 1)
-                close(tp[1]); /* all handed out: the pool's close(), EOF for idle workers */
+            if (next == n - 1 && close(tp[1]) == -1) /* the pool's close(): EOF for the idle */
+                wb_die("close");
         }
         struct result a;
         ssize_t k = out > 0 ? read_msg(ap[0], &a, sizeof a) : 0;
@@ -164,7 +164,8 @@ static void process_map(int workers, char **urls, int n, struct result *res)
         res[a.i] = a;
         out--; /* that worker is free for the next task */
     }
-    close(ap[0]);
+    if (close(ap[0]) == -1)
+        wb_die("close");
     for (int k = 0, st; k < workers; k++) { /* join(): reap every worker */
         while (waitpid(pids[k], &st, 0) == -1)
             if (errno != EINTR)

@@ -170,7 +170,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (pids[i] == 0) {
-            close(fds[0]);
+            if (close(fds[0]) == -1) /* the child only writes: no report, the parent says so */
+                _exit(2);
             child(i, urls[i], fds[1]);
         }
         if (join_each) { /* the talk's p.start(); p.join() in one loop */
@@ -178,9 +179,11 @@ int main(int argc, char **argv)
             collect(&p, fds[0], 0);
         }
     }
-    close(fds[1]); /* now EOF comes once the last child has exited */
+    if (close(fds[1]) == -1) /* now EOF comes once the last child has exited */
+        wb_die("close");
     collect(&p, fds[0], 1);
-    close(fds[0]);
+    if (close(fds[0]) == -1)
+        wb_die("close");
     for (int i = 0; i < n; i++) {
         if (pids[i] > 0 && !join_each)
             status[i] = reap(pids[i]);

@@ -20,10 +20,11 @@
 
 static const char usage[] = "Usage: queue [-s BYTES]\n";
 
-/* put(): one message, length first, in as few write()s as the kernel allows.
- * Up to PIPE_BUF bytes that is exactly one, and nobody else's bytes can land
- * inside it. Above that, write() may take part of it (a short write), and the
- * loop must send the rest: between the pieces the other child may write. */
+/* put(): one message, length first, in one write(). Up to PIPE_BUF bytes in
+ * all, the kernel copies it in one go and nobody else's bytes land inside it.
+ * Above that, a write to a full pipe is copied in pieces as the reader makes
+ * room, and the other child's bytes may go in between the pieces. A signal can
+ * also cut a write short after some bytes: the loop sends the rest. */
 static int put(int fd, const char *msg, uint32_t len)
 {
     char *buf = malloc(sizeof len + len);
@@ -107,7 +108,8 @@ int main(int argc, char **argv)
             printf("%s\nTwo child processes each put a message on a queue built from a pipe\n"
                    "(length-prefixed messages); the parent gets and prints both, in the\n"
                    "order they arrived.\n"
-                   "  -s BYTES  pad each message to BYTES (try more than %d)\n",
+                   "  -s BYTES  pad each message to BYTES; with its 4-byte length, a write\n"
+                   "            over PIPE_BUF (%d) bytes may mix with the other's: try 1000000\n",
                    usage, PIPE_BUF);
             return 0;
         } else {
@@ -131,11 +133,13 @@ int main(int argc, char **argv)
         if ((pids[k] = fork()) == -1)
             wb_die("fork");
         if (pids[k] == 0) {
-            close(fds[0]);
+            if (close(fds[0]) == -1) /* the child only writes */
+                _exit(1);
             child(fds[1], nums[k], size, k == 0 ? 'a' : 'b');
         }
     }
-    close(fds[1]); /* ours is not needed: EOF once both children are done */
+    if (close(fds[1]) == -1) /* ours is not needed: EOF once both children are done */
+        wb_die("close");
 
     int bad = 0;
     for (int k = 0; k < 2 && !bad; k++) { /* q.get(), twice */
@@ -156,7 +160,8 @@ int main(int argc, char **argv)
         bad |= both;
         free(msg);
     }
-    close(fds[0]); /* a child still writing now gets EPIPE instead of waiting forever */
+    if (close(fds[0]) == -1) /* a child still writing gets SIGPIPE, not a wait forever */
+        wb_die("close");
     for (int k = 0; k < 2; k++) { /* p1.join(); p2.join() */
         int st;
         while (waitpid(pids[k], &st, 0) == -1)
@@ -167,6 +172,7 @@ int main(int argc, char **argv)
                     strsignal(WTERMSIG(st)));
         else if (WEXITSTATUS(st) != 0)
             fprintf(stderr, "queue: child %d could not put its message\n", k + 1);
+        bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     }
     wb_used_time(wb_now() - begin);
     return bad ? 1 : 0;
