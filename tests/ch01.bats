@@ -57,13 +57,34 @@ row() {
     assert_equal "${lines[${#lines[@]} - 1]}" "the bottleneck is everything off the CPU"
 }
 
-@test "latency: the first row is the unit, one # and 1x" {
+@test "latency: the first row is the unit, and every bar has one # per doubling of the cost" {
     run -0 timeout 60 "$WB_BIN/ch01/latency" -q -r 1
     no_sanitizer_report
-    local time factor bar
+    local label time factor bar
     read -r time factor bar <<<"$(row "arithmetic step")"
     assert_equal "$factor" 1
     assert_equal "$bar" "#"
+    # The factor is printed rounded, so a bar may be one # off its exact length.
+    for label in "${ROWS[@]}"; do
+        read -r time factor bar <<<"$(row "$label")" || continue
+        awk -v f="$factor" -v n="${#bar}" 'BEGIN { e = 1 + log(f) / log(2); exit !(n >= e - 1 && n <= e + 1) }' ||
+            fail "'$label': ${factor}x drawn as '$bar'"
+    done
+}
+
+# The lesson itself, as ratios inside one run (a busy machine slows every row
+# alike): a read that really misses the cache costs tens of arithmetic steps or
+# more (a cache hit costs a few), and everything else at least ten.
+@test "latency: off the CPU everything costs far more than an arithmetic step" {
+    run -0 timeout 60 "$WB_BIN/ch01/latency" -r "$REPS"
+    no_sanitizer_report
+    local label time factor bar min
+    for label in "${ROWS[@]:1}"; do
+        read -r time factor bar <<<"$(row "$label")"
+        min=10
+        [ "$label" != "memory read, cache miss" ] || min=30
+        [ "$factor" -ge "$min" ] || fail "'$label' costs only ${factor}x an arithmetic step:"$'\n'"$output"
+    done
 }
 
 @test "latency -q without a lab server skips that row, says so, and measures the rest" {
