@@ -10,7 +10,9 @@
 # swapcontext(), which TSan does not follow (it would keep one shadow call
 # stack for all the green threads), and it runs on a single OS thread, so
 # there is no data race for TSan to find. Its ASan run stays in: every stack
-# switch is announced with __sanitizer_start/finish_switch_fiber.
+# switch is announced with __sanitizer_start/finish_switch_fiber, and the runs
+# below turn on ASan's fake stacks (detect_stack_use_after_return), which
+# crash at once if a switch loses track of a stack's fake frames.
 
 setup_file() {
     load helper
@@ -27,6 +29,7 @@ setup() {
     # Long enough that every fetch of a concurrent run is still waiting when
     # the last one arrives, even when a sanitizer slows the start-up down.
     if [ -z "$WB_SAN" ]; then D=200; else D=1000; fi
+    GREEN=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_stack_use_after_return=1")
 }
 teardown() {
     [ -z "${BG_PID:-}" ] || kill "$BG_PID" 2>/dev/null || true
@@ -46,6 +49,12 @@ no_sanitizer_report() {
 # The result lines "[i] N bytes in S s  URL" of the last run: count, indices.
 result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output" || true; }
 result_indices() { grep -oE '^\[[0-9]+\]' <<<"$output" | tr -d '[]' | tr '\n' ' '; }
+# Result lines whose time is shorter than the /delay/MS of their own URL: a
+# line that carries another task's result (none, when each line is its own).
+mismatched_results() {
+    sed -nE 's#^\[[0-9]+\] [0-9]+ bytes in ([0-9.]+) s  .*/delay/([0-9]+).*#\1 \2#p' <<<"$output" |
+        awk '$1 * 1000 < $2 { print }'
+}
 
 # The PIDs of a process's children, from procfs (no procps needed).
 children_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' \n' ' ' | sed 's/ $//'; }
@@ -133,14 +142,17 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
 }
 
 @test "pool_fetch -w 3 never has more than 3 fetches out, in either mode, and keeps input order" {
-    local n=10 d=100
-    [ -z "$WB_SAN" ] || { n=6 d=500; }
+    # Each URL is slower than the next, so the answers arrive out of input order.
+    local n=10 step=20 i urls=()
+    [ -z "$WB_SAN" ] || { n=6 step=100; }
+    for ((i = 0; i < n; i++)); do urls+=("$LAB_URL/delay/$(((n - i) * step))?i=$i"); done
     for mode in process thread; do
         lab_reset
-        run -0 timeout 60 "$WB_BIN/ch03/pool_fetch" -q -w 3 --mode "$mode" -n "$n" -d "$d"
+        run -0 timeout 60 "$WB_BIN/ch03/pool_fetch" -q -w 3 --mode "$mode" "${urls[@]}"
         no_sanitizer_report
         assert_equal "$(result_lines)" "$n"
         assert_equal "$(result_indices)" "$(seq -s ' ' 0 $((n - 1))) "
+        assert_equal "$(mismatched_results)" ""
         assert_line --regexp "^$mode use time: [0-9.]+ s$"
         local peak
         peak=$(lab_stat peak)
@@ -165,22 +177,34 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     assert_line "[24, None, 'hello']"
     assert_equal "${#lines[@]}" 3
     assert_line --regexp '^used time: [0-9.]+ s$'
-    # Up to PIPE_BUF bytes a message is written in one piece: never mixed.
-    run -0 timeout 20 "$WB_BIN/ch03/queue" -s 4096
+    # 4092 bytes and the 4-byte length: a write of exactly PIPE_BUF, never mixed.
+    run -0 timeout 20 "$WB_BIN/ch03/queue" -s 4092
     no_sanitizer_report
-    assert_line "[12, None, 'hello'] + 4077 bytes of padding"
-    assert_line "[24, None, 'hello'] + 4077 bytes of padding"
+    assert_line "[12, None, 'hello'] + 4073 bytes of padding"
+    assert_line "[24, None, 'hello'] + 4073 bytes of padding"
 }
 
 @test "green_fetch runs all ten fetches at once, on one OS thread" {
     left_out green_fetch && skip "green_fetch is not run under TSan (see the top of this file)"
-    run -0 timeout 60 "$WB_BIN/ch03/green_fetch" -d "$D"
+    run -0 "${GREEN[@]}" timeout 60 "$WB_BIN/ch03/green_fetch" -d "$D"
     no_sanitizer_report
     assert_equal "$(result_lines)" 10
     assert_line --regexp '^used time: [0-9.]+ s$'
     assert_equal "$(grep -oE '\(OS thread [0-9]+\)$' <<<"$output" | sort -u | wc -l)" 1
     assert_equal "$(grep -cE '\(OS thread [0-9]+\)$' <<<"$output")" 10
     assert_equal "$(lab_stat peak)" 10
+}
+
+@test "green_fetch fails a URL too long for its request buffer, and fetches the others" {
+    left_out green_fetch && skip "green_fetch is not run under TSan (see the top of this file)"
+    local long
+    long=$(printf 'x%.0s' $(seq 1 3000))
+    run --separate-stderr -1 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_fetch" -q \
+        "$LAB_URL/bytes/100?$long" "$LAB_URL/bytes/200"
+    no_sanitizer_report
+    assert_line --regexp '^\[1\] 200 bytes in '
+    refute_line --regexp '^\[0\] '
+    assert_stderr_contains ": URL too long"
 }
 
 @test "sequential_fetch takes at least 5 times as long as thread_fetch over ten 200 ms pages" {
@@ -226,7 +250,7 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     [ -z "$WB_SAN" ] || n=100 # the sanitizers' memory and time per thread and process
     for p in thread_fetch process_fetch green_fetch; do
         left_out "$p" && continue
-        run --separate-stderr -0 timeout 120 "$WB_BIN/ch03/$p" -q -n "$n" -d 100
+        run --separate-stderr -0 "${GREEN[@]}" timeout 120 "$WB_BIN/ch03/$p" -q -n "$n" -d 100
         no_sanitizer_report
         assert_equal "$(result_lines)" "$n"
         assert_equal "$(real_stderr)" ""
