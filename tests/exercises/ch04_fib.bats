@@ -102,6 +102,13 @@ setup() {
     fi
 }
 
+# drive LIMIT ARGS...: run the driver under `run`, for LIMIT seconds at
+# most, its output cut at 1 MB (a module that prints in an endless loop must
+# not fill the grader's memory); the status is the driver's (141: cut).
+drive() {
+    run timeout "$1" bash -c '"$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$DRIVER" "${@:2}"
+}
+
 # Python's exact answers, one line per n: FUNC is fib (max 93) or dec (max 10000).
 want() {
     python3 -c '
@@ -126,11 +133,14 @@ check() {
     shift 2
     name=$([ "$func" = fib ] && echo "fib" || echo "fib_decimal")
     limit=$([ "$func" = fib ] && echo 5 || echo 10) # seconds; the model answer needs milliseconds
-    run timeout "$limit" "$DRIVER" "$func" "$@"
+    drive "$limit" "$func" "$@"
     local command="$name(n) for n = $(echo "$1 ... ${*: -1}" | cut -c1-40) ($# values), called through the test driver"
     if [ "$status" -eq 124 ]; then
         fail "$(printf 'TIMEOUT: %s() had not finished after %d s\ncommand: %s\nexpected: every answer at once\ngot: %d answers, the last: %s\nhint: linear time is one loop of n steps; a recursion that calls itself twice makes about F(n) calls (look at %s() in %s)' \
             "$name" "$limit" "$command" "$(grep -c . <<<"$output")" "$(tail -n 1 <<<"$output" | cut -c1-40)" "$name" "$WHERE")"
+    elif [ "$status" -eq 141 ]; then # head stopped reading: see drive()
+        fail "$(printf 'command: %s\nexpected: one line per n\ngot: more than 1 MB of output, the first lines:\n%s\nhint: does %s() print? A printf() in a loop that never ends floods (look at %s() in %s)' \
+            "$command" "$(head -n 5 <<<"$output" | cut -c1-80)" "$name" "$name" "$WHERE")"
     elif [ "$status" -gt 128 ]; then
         fail "$(printf 'CRASH: the test driver was killed by SIG%s inside %s()\ncommand: %s\ngot: %d answers before the crash\nhint: look at %s() in %s' \
             "$(kill -l "$((status - 128))")" "$name" "$command" "$(grep -c . <<<"$output")" "$name" "$WHERE")"
@@ -184,7 +194,7 @@ check() {
 }
 
 @test "fib_decimal fills an exact-size buffer and refuses a smaller one or n over 10,000 [1 pts, stretch]" {
-    run timeout 10 "$DRIVER" fit 10 3 10 2 100 22 100 21 0 2 0 1 10000 2091 10000 2090 10001 4000 -1 10
+    drive 10 fit 10 3 10 2 100 22 100 21 0 2 0 1 10000 2091 10000 2090 10001 4000 -1 10
     local expected
     expected=$(printf '%s\n' 55 "out of range" 354224848179261915075 "out of range" 0 "out of range" \
         "$(want dec 10000)" "out of range" "out of range" "out of range")

@@ -24,6 +24,7 @@ the grader shows a student) and exits 1."""
 import random, socket, sys, threading, time
 
 LIMIT = 64  # the longest request line, without its line end
+FLOOD = 4 << 20  # bytes a client holds unread at most: far more than any test's answers
 WHERE = "exercises/ch04/fib_server.c"
 
 
@@ -124,6 +125,9 @@ class Conn:
             if not data:
                 return out, "the server closed the connection"
             self.buf += data
+            if len(self.buf) > FLOOD:  # a server that never stops talking
+                return out, ("more than %d MiB of output, far more than the answers asked for "
+                             "(a flood: one answer per line, once)" % (FLOOD >> 20))
 
     def close(self):
         self.s.close()
@@ -304,9 +308,10 @@ setup() {
         fail "BUILD ERROR: $SERVER was not built: run 'make exercises' and read the compiler's messages"
     fi
     # SIGINT at its default action, as in a terminal (a script's background
-    # jobs would otherwise ignore it).
+    # jobs would otherwise ignore it). `ulimit -f`: a server that floods its
+    # output is stopped at 20 MiB (SIGXFSZ) instead of filling the disk.
     : >"$OUT" # exists before the server starts writing to it
-    env --default-signal=INT "$SERVER" -p 0 >"$OUT" 2>"$ERR" 3>&- &
+    (ulimit -f 20480 && exec env --default-signal=INT "$SERVER" -p 0) >"$OUT" 2>"$ERR" 3>&- &
     SERVER_PID=$!
     PORT=
     local i
@@ -354,7 +359,9 @@ server_gone() {
     kill -0 "$SERVER_PID" 2>/dev/null && return 0
     local st=0
     wait "$SERVER_PID" 2>/dev/null || st=$?
-    if [ "$st" -gt 128 ]; then
+    if [ "$st" -eq $((128 + $(kill -l XFSZ))) ]; then
+        printf '\nthe server was stopped by SIGXFSZ: it wrote more than 20 MiB to stdout or stderr (a print in a loop?)'
+    elif [ "$st" -gt 128 ]; then
         printf '\nCRASH: the server was killed by SIG%s. One client must never take the whole server down.' \
             "$(kill -l "$((st - 128))")"
     else
@@ -371,7 +378,8 @@ assert_alive() {
 }
 
 @test "answers 0 1 2 3 4 with 0 1 1 2 3 (nc, one connection) [2 pts]" {
-    run timeout 10 nc -N 127.0.0.1 "$PORT" < <(printf '0\n1\n2\n3\n4\n')
+    # head -c: a server that floods the connection cannot flood the grader
+    run timeout 10 bash -c 'nc -N 127.0.0.1 "$1" | head -c 100000' _ "$PORT" < <(printf '0\n1\n2\n3\n4\n')
     if [ "$output" != $'0\n1\n1\n2\n3' ]; then
         fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: look at answer() and serve_client() in exercises/ch04/fib_server.c" \
             "$(head -c 300 <<<"$output" | paste -sd' ')")"
@@ -395,7 +403,8 @@ assert_alive() {
 }
 
 @test "takes CRLF line ends as well as LF (socat) [2 pts]" {
-    run timeout 10 socat -t 5 - "TCP:127.0.0.1:$PORT" < <(printf '10\r\n20\n-3\r\nabc\r\n93\r\n')
+    run timeout 10 bash -c 'socat -t 5 - "TCP:127.0.0.1:$1" | head -c 100000' _ "$PORT" \
+        < <(printf '10\r\n20\n-3\r\nabc\r\n93\r\n')
     local expected=$'55\n6765\nERR negative\nERR not a number\n12200160415121876738'
     if [ "$output" != "$expected" ]; then
         fail "$(printf "command: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected: %s\ngot: %s\nhint: a '\\\\r' just before the '\\\\n' belongs to the line end, not to the request (serve_client() in exercises/ch04/fib_server.c)" \
