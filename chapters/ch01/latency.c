@@ -24,7 +24,7 @@ static const char usage[] =
     "  -q, --skip-missing  skip (and say so) a row that cannot run: no lab server, no disk\n"
     "  -r, --repeat N      samples per row; the median is shown (default 7)\n";
 
-enum { LINES = 1 << 20 }; /* 1 Mi lines of 64 bytes: 64 MiB, more than any cache */
+enum { LINES = 1 << 21 }; /* 2 Mi lines of 64 bytes: 128 MiB, more than a PC's caches hold */
 struct ctx {
     int reps;       /* samples per row */
     double *sample; /* reps slots, reused by every row */
@@ -71,9 +71,9 @@ static void op_arith(struct ctx *c)
     sink = x + (unsigned long)c->reps;
 }
 
-/* Each read needs the address the last one found, and the chain jumps around 64 MiB
+/* Each read needs the address the last one found, and the chain jumps around 128 MiB
  * in an order no prefetcher guesses, so nearly every read goes out to memory.
- * (i*A+C mod 2^20, with C odd and A-1 a multiple of 4, visits every line once.) */
+ * (i*A+C mod 2^21, with C odd and A-1 a multiple of 4, visits every line once.) */
 static void op_memory(struct ctx *c)
 {
     size_t p = sink & (LINES - 1);
