@@ -155,10 +155,12 @@ static int open_socket(const char *addr, long *port)
         exit(2);
     }
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), size = 4 << 20;
+    if (fd == -1)
+        wb_die("socket");
     /* A bigger receive buffer rides out a burst while the thread writes the
      * file; the kernel quietly caps it at net.core.rmem_max. */
-    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == -1)
-        wb_die("socket");
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == -1)
+        wb_die("setsockopt SO_RCVBUF");
     if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
         fprintf(stderr, "syslog: bind udp://%s:%ld: %s\n", addr, *port, strerror(errno));
         exit(1);

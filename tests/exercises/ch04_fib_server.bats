@@ -328,11 +328,15 @@ setup() {
 }
 
 teardown() {
-    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null
-        timeout 5 tail -s 0.05 --pid="$SERVER_PID" -f /dev/null 2>/dev/null || kill -KILL "$SERVER_PID" 2>/dev/null
-    fi
-    wait "$SERVER_PID" 2>/dev/null || true
+    # 2>/dev/null around it: bash's own notice that its background job was
+    # "Killed" is no message for a student.
+    {
+        if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID"; then
+            kill -TERM "$SERVER_PID"
+            timeout 5 tail -s 0.05 --pid="$SERVER_PID" -f /dev/null || kill -KILL "$SERVER_PID"
+        fi
+        wait "$SERVER_PID" || true
+    } 2>/dev/null
     if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -s "$ERR" ]; then
         echo "the server's stderr (the first lines):"
         head -n 20 "$ERR"
@@ -358,7 +362,7 @@ peer() {
 server_gone() {
     kill -0 "$SERVER_PID" 2>/dev/null && return 0
     local st=0
-    wait "$SERVER_PID" 2>/dev/null || st=$?
+    { wait "$SERVER_PID" || st=$?; } 2>/dev/null
     if [ "$st" -eq $((128 + $(kill -l XFSZ))) ]; then
         printf '\nthe server was stopped by SIGXFSZ: it wrote more than 20 MiB to stdout or stderr (a print in a loop?)'
     elif [ "$st" -gt 128 ]; then

@@ -89,19 +89,23 @@ start_and_wait() {
 wait_exit() {
     local i
     WAITED=${1:-5}
-    for ((i = 0; i < ${1:-5} * 20; i++)); do
-        running || break
-        sleep 0.05
-    done
-    if running; then
-        kill -KILL -- "-$CAP_PID" 2>/dev/null || kill -KILL "$CAP_PID" 2>/dev/null || true
-        wait "$CAP_PID" 2>/dev/null || true
-        STATUS=timeout
-        return 1
-    fi
-    STATUS=0
-    wait "$CAP_PID" || STATUS=$?
-    return 0
+    # 2>/dev/null around it all: bash's own notice that its background job
+    # was "Killed" would otherwise land in the student's failure message.
+    {
+        for ((i = 0; i < ${1:-5} * 20; i++)); do
+            running || break
+            sleep 0.05
+        done
+        if running; then
+            kill -KILL -- "-$CAP_PID" || kill -KILL "$CAP_PID" || true
+            wait "$CAP_PID" || true
+            STATUS=timeout
+        else
+            STATUS=0
+            wait "$CAP_PID" || STATUS=$?
+        fi
+    } 2>/dev/null
+    [ "$STATUS" != timeout ]
 }
 
 # How the program ended, in words.
