@@ -136,8 +136,8 @@ static double run(int threads, struct gil *gil, int n, long steps, long interval
         /* A bar in the timeline only says a thread was alive: how much of
          * that time it computed is what tells free threads from locked ones. */
         double alive = timeline.span[i].end - timeline.span[i].start;
-        printf("  thread %d: %.3f s of CPU within %.3f s (computing %.0f%% of it)", i,
-               tasks[i].cpu, alive, alive > 0 ? tasks[i].cpu / alive * 100 : 100);
+        printf("  thread %d: %.3f s of CPU within %.3f s (computing %.0f%% of it)", i, tasks[i].cpu,
+               alive, alive > 0 ? tasks[i].cpu / alive * 100 : 100);
         if (gil)
             printf(", had the lock %ld times", tasks[i].turns);
         putchar('\n');

@@ -112,7 +112,8 @@ int main(int argc, char **argv)
         printf("(each read-then-write was done under the lock: no seller could cut in)\n");
     else if (lost > 0)
         printf("(two sellers read the same stock and both wrote back one less: one of the\n"
-               " two sales vanished, and that happened %ld times)\n", lost);
+               " two sales vanished, and that happened %ld times)\n",
+               lost);
     else if (threads > 1)
         printf("(no sale was lost this time: the sellers happened not to overlap; run it again)\n");
     else
