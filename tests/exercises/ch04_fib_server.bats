@@ -383,6 +383,7 @@ assert_alive() {
 
 @test "answers 0 1 2 3 4 with 0 1 1 2 3 (nc, one connection) [2 pts]" {
     # head -c: a server that floods the connection cannot flood the grader
+    # shellcheck disable=SC2016 # the inner bash expands them
     run timeout 10 bash -c 'nc -N 127.0.0.1 "$1" | head -c 100000' _ "$PORT" < <(printf '0\n1\n2\n3\n4\n')
     if [ "$output" != $'0\n1\n1\n2\n3' ]; then
         fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: look at answer() and serve_client() in exercises/ch04/fib_server.c" \
@@ -407,6 +408,7 @@ assert_alive() {
 }
 
 @test "takes CRLF line ends as well as LF (socat) [2 pts]" {
+    # shellcheck disable=SC2016 # the inner bash expands them
     run timeout 10 bash -c 'socat -t 5 - "TCP:127.0.0.1:$1" | head -c 100000' _ "$PORT" \
         < <(printf '10\r\n20\n-3\r\nabc\r\n93\r\n')
     local expected=$'55\n6765\nERR negative\nERR not a number\n12200160415121876738'
