@@ -68,10 +68,11 @@ COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d
 
 all: $(PROGS) $(EX_PROGS) ## build every chapter, exercise and solution
 
+$(CURL_PROGS): WB_CURL_CFLAGS = $(CURL_CFLAGS)
+$(CURL_PROGS): WB_CURL_LIBS = $(CURL_LIBS)
 $(PROGS): $(OUT)%: chapters/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(COMPILE) $(if $(filter $@,$(CURL_PROGS)),$(CURL_CFLAGS)) -o $@ $< \
-	    $(LDFLAGS) $(WB_LDFLAGS) $(if $(filter $@,$(CURL_PROGS)),$(CURL_LIBS)) $(LDLIBS)
+	$(COMPILE) $(WB_CURL_CFLAGS) -o $@ $< $(LDFLAGS) $(WB_LDFLAGS) $(WB_CURL_LIBS) $(LDLIBS)
 
 .SECONDEXPANSION:
 $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
