@@ -20,12 +20,12 @@
 
 /* A set-up call failed: say what and why, exit 1. wb_die_err() takes the
  * error number that pthread_* return; wb_die() reads errno. */
-static inline void wb_die_err(int err, const char *what)
+static inline _Noreturn void wb_die_err(int err, const char *what)
 {
     fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, strerror(err));
     exit(1);
 }
-static inline void wb_die(const char *what) { wb_die_err(errno, what); }
+static inline _Noreturn void wb_die(const char *what) { wb_die_err(errno, what); }
 
 /* Seconds on a clock that never jumps. CLOCK_MONOTONIC is shared by every
  * process on the machine, so times taken in forked children compare too. */
