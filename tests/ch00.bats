@@ -39,7 +39,7 @@ assert_still_serving() {
 
 @test "labserver prints its listening line and writes the port file" {
     local dir="$BATS_TEST_TMPDIR"
-    timeout 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$dir/port" >"$dir/out" 3>&- &
+    timeout --foreground -k 5 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$dir/port" >"$dir/out" 3>&- &
     local pid=$!
     for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.05; done
     kill -TERM "$pid"
@@ -196,7 +196,7 @@ EOF
 
 @test "SIGTERM and SIGINT stop it cleanly with status 0" {
     for sig in TERM INT; do
-        timeout 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$BATS_TEST_TMPDIR/p$sig" >/dev/null 2>&1 3>&- &
+        timeout --foreground -k 5 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$BATS_TEST_TMPDIR/p$sig" >/dev/null 2>&1 3>&- &
         local pid=$!
         for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p$sig" ] && break; sleep 0.05; done
         timeout 5 curl -s --max-time 3 "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/p$sig")/hang" 3>&- &

@@ -78,10 +78,10 @@ no_sanitizer_report() {
 
 @test "bts_sim runs until interrupted, then says how many it sent" {
     local out="$BATS_TEST_TMPDIR/out"
-    timeout 20 "$SIM" -r 200 127.0.0.1:9 >"$out" 2>&1 3>&- &
+    timeout --foreground -k 5 20 "$SIM" -r 200 127.0.0.1:9 >"$out" 2>&1 3>&- &
     local pid=$!
     sleep 0.5
-    kill -INT "$pid" # timeout passes it on to bts_sim
+    kill -INT "$pid" # timeout --foreground passes it on to bts_sim alone
     local status=0
     wait "$pid" || status=$?
     assert_equal "$status" 0

@@ -50,7 +50,7 @@ start_capture() {
     CMD="$(shown_cmd)"
     mkfifo "$FIFO"
     exec {CAP_IN}<>"$FIFO"
-    (ulimit -f 20480 && exec timeout 30 "$PROG" -l "$LOG" -b 127.0.0.1 -p "$PORT") \
+    (ulimit -f 20480 && exec timeout --foreground -k 5 30 "$PROG" -l "$LOG" -b 127.0.0.1 -p "$PORT") \
         <"$FIFO" >"$OUT" 2>"$ERR" 3>&- {CAP_IN}>&- &
     CAP_PID=$!
 }
