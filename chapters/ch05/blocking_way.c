@@ -15,121 +15,198 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-/* --help: all of this on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
-static _Noreturn void usage(int status)
+/* The command line: the options every fetch program has, and -t. */
+struct options {
+    struct wb_opts common; /* -q, -n N, -d MS */
+    int timeout_s;         /* -t SECONDS */
+};
+
+static int parse_options(int argc, char **argv, struct options *opt);
+
+/* Over a socket that blocks: connect, send the whole request, read until the
+ * server closes. Returns NULL, or the name of the call that failed with errno
+ * saying why. */
+static const char *http_get(int fd, const struct addrinfo *ai, const char *req, int len,
+                            long long *got)
 {
-    fputs("Usage: blocking_way [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
-          status ? stderr : stdout);
-    if (status == 0)
-        printf("\nFetch each URL with a blocking socket, one after another, and print\n"
-               "the bytes received. With no URL, fetch N lab URLs of MS milliseconds.\n\n"
-               "  -n N          how many lab URLs (default 10)\n"
-               "  -d MS         the lab server's delay per URL (default 200)\n"
-               "  -t SECONDS    give up on a server silent this long (default 10)\n"
-               "  -q            no timeline, only the results\n");
-    exit(status);
+    /* connect: sleeps through the whole TCP handshake */
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+        return "connect";
+
+    /* send: a short write takes only part of the request, so loop for the rest */
+    int sent = 0;
+    while (sent < len) {
+        /* MSG_NOSIGNAL: a server that hung up gives EPIPE, not SIGPIPE */
+        ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
+        if (w == -1 && errno == EINTR)
+            continue; /* a signal came first: send again */
+        if (w == -1)
+            return "send";
+
+        sent += (int)w;
+    }
+
+    /* recv: sleeps until bytes arrive; 0 means the server closed, all is in */
+    char buf[4096];
+    ssize_t r;
+    while ((r = recv(fd, buf, sizeof buf, 0)) != 0) {
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1)
+            return "recv";
+
+        *got += r;
+    }
+    return NULL;
 }
 
-/* One fetch, the blocking way: connect, send the whole request, read until
- * the server closes. Returns the bytes received, or -1 and the reason. */
+/* One fetch, the blocking way. Returns the bytes received (status line,
+ * headers and body), or -1 with the reason in why. */
 static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
 {
-    char host[256], port[16], req[1024], buf[4096], msg[128];
-    const char *path, *what = NULL; /* the call that failed; errno says why */
-    if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1)
-        return snprintf(why, whylen, "not a URL"), -1;
-    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
-    if (len >= (int)sizeof req)
-        return snprintf(why, whylen, "URL too long"), -1;
-    /* IPv4 only: the lab server listens on 127.0.0.1. */
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0)
-        return snprintf(why, whylen, "%.120s: %s", host, gai_strerror(rc)), -1;
+    char host[256], port[16], req[1024];
+    const char *path;
 
-    /* Without a bound, a server that never answers would hold us forever.
-     * On Linux these two timeouts also bound connect(), and a recv() that
-     * waited that long fails with EAGAIN. */
+    /* the request: HTTP/1.0, so the server closes the connection when done */
+    if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1) {
+        snprintf(why, whylen, "not a URL");
+        return -1;
+    }
+    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path,
+                       host, port);
+    if (len >= (int)sizeof req) {
+        snprintf(why, whylen, "URL too long");
+        return -1;
+    }
+
+    /* the address: IPv4 only, as the lab server listens on 127.0.0.1 */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(why, whylen, "%.120s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+
+    /* A socket that blocks, but not forever: on Linux these two timeouts
+     * also bound connect(), and a call that waited that long fails with
+     * EAGAIN. Without them a silent server would hold us for good. */
     struct timeval tv = {.tv_sec = timeout_s};
+    const char *what = NULL;
+    long long got = 0;
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd == -1)
         what = "socket";
-    else if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
-             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+    else if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
         what = "setsockopt";
-    else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
-        what = "connect"; /* blocks for the whole TCP handshake */
-    for (int sent = 0; !what && sent < len;) {
-        /* MSG_NOSIGNAL: a server that hung up gives EPIPE, not SIGPIPE. */
-        ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
-        if (w == -1 && errno != EINTR) /* EINTR: a signal came first; send again */
-            what = "send";
-        else if (w > 0)
-            sent += (int)w; /* a short write sent only part: loop for the rest */
-    }
-    long long got = 0;
-    for (ssize_t r = 1; !what && r != 0;) { /* 0: the server closed, all is in */
-        r = recv(fd, buf, sizeof buf, 0);
-        if (r == -1 && errno != EINTR)
-            what = "recv";
-        else if (r > 0)
-            got += r; /* recv returns what has arrived, any size up to buf */
-    }
-    int err = errno; /* the failed call's error, before close() can change it */
+    else if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        what = "setsockopt";
+    else
+        what = http_get(fd, ai, req, len, &got);
+
+    /* clean up, keeping the failed call's errno from close() */
+    int err = errno;
     if (fd != -1)
         close(fd);
     freeaddrinfo(ai);
-    if (!what && got > 0)
+
+    /* the verdict; the GNU strerror_r is safe in threads too (thread_way.c) */
+    if (what == NULL && got > 0)
         return got;
-    if (!what)
+
+    char msg[128];
+    if (what == NULL)
         snprintf(why, whylen, "the server closed without answering");
     else if (err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS)
         snprintf(why, whylen, "%s: nothing for %d s, giving up", what, timeout_s);
-    else /* the GNU strerror_r: safe in threads too (thread_way.c) */
+    else
         snprintf(why, whylen, "%s: %s", what, strerror_r(err, msg, sizeof msg));
     return -1;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    int timeout_s = 10, c;
-    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, &o))
-            usage(2);
-    }
-    int n, failed = 0;
-    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
+    struct options opt;
+    int first_url = parse_options(argc, argv, &opt);
+
+    /* the URLs, and a lab server to answer them */
+    int n;
+    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    wb_require_lab(urls, n);
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
 
+    /* the talk's sync_way(): one fetch after another */
+    int failed = 0;
     double start = wb_now();
-    for (int i = 0; i < n; i++) { /* the talk's sync_way(): one at a time */
+    for (int i = 0; i < n; i++) {
         char why[512];
+
         wb_task_begin(&tl, i);
-        long long bytes = fetch(urls[i], timeout_s, why, sizeof why);
+        long long bytes = fetch(urls[i], opt.timeout_s, why, sizeof why);
         wb_task_end(&tl, i);
+
         if (bytes < 0) {
-            fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i], why);
+            fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i],
+                    why);
+            wb_task_failed(&tl, i);
             failed++;
         } else {
-            wb_result(i, bytes, tl.span[i].end - tl.span[i].start, urls[i]);
+            wb_result(i, bytes, wb_task_seconds(&tl, i), urls[i]);
         }
     }
     double wall = wb_now() - start;
+
+    /* the summary: almost no CPU time, all of it spent waiting */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!o.quiet)
+    if (!opt.common.quiet)
         wb_timeline_print(&tl, stdout);
-    if (failed == n)
-        wb_lab_hint();
+
     wb_timeline_free(&tl);
     wb_urls_free(urls, n);
-    return failed ? 1 : 0;
+    return failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs("\nFetch each URL with a blocking socket, one after another, and print\n"
+              "the bytes received. With no URL, fetch N lab URLs of MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a server silent this long (default 10)\n"
+              "  -q            no timeline, only the results\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line; returns the index of the first URL. */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    return optind;
 }
