@@ -16,19 +16,15 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-static const char usage[] =
-    "Usage: bts_sim [-r RATE] [-c COUNT] [-v] [--name HOST] [HOST:PORT]\n";
-
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) { (void)sig; stop_requested = 1; }
-
 /* What a base station talks about, with its syslog severity (3 error,
  * 4 warning, 5 notice, 6 info). The facility is local0 (16), so the
  * priority in front of the message is 16 * 8 + severity. */
-static const struct {
+struct event {
     int severity;
     const char *text;
-} events[] = {
+};
+
+static const struct event events[] = {
     {6, "cell %d: RRC connection setup complete, ue %d"},
     {6, "cell %d: handover to cell %d done"},
     {5, "cell %d: S1 link up, mme %d"},
@@ -37,27 +33,61 @@ static const struct {
     {3, "cell %d: handover to cell %d failed, timer T304 expired"},
 };
 
+#define EVENT_KINDS ((long)(sizeof events / sizeof events[0]))
+
+struct options {
+    long rate;  /* messages per second; 0: as fast as possible */
+    long count; /* 0: until Ctrl-C */
+    int verbose;
+    const char *name; /* the host name inside the messages */
+    const char *dest; /* HOST:PORT */
+};
+
+static struct options parse_options(int argc, char **argv);
+static _Noreturn void usage(int status);
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
 /* Open a UDP socket connected to HOST:PORT. connect() on a datagram socket
  * only fixes the destination; it also lets the kernel report an ICMP "port
  * unreachable" as ECONNREFUSED on a later send, which is the only sign a UDP
  * sender ever gets that nobody is listening. */
 static int open_sender(const char *dest)
 {
-    char host[256];
+    /* split HOST:PORT at its last colon */
     const char *colon = strrchr(dest, ':');
     long port;
-    if (!colon || colon == dest || (size_t)(colon - dest) >= sizeof host ||
-        wb_parse_long(colon + 1, 1, 65535, &port) != 0) {
-        fprintf(stderr, "bts_sim: '%s' is not HOST:PORT\n%s", dest, usage);
-        exit(2);
+    char host[256];
+
+    int bad = colon == NULL || colon == dest;
+    if (!bad)
+        bad = (size_t)(colon - dest) >= sizeof host;
+    if (!bad)
+        bad = wb_parse_long(colon + 1, 1, 65535, &port) != 0;
+    if (bad) {
+        fprintf(stderr, "%s: '%s' is not HOST:PORT\n", program_invocation_short_name,
+                dest);
+        usage(2);
     }
     snprintf(host, sizeof host, "%.*s", (int)(colon - dest), dest);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
+
+    /* look the host up */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
+    struct addrinfo *res;
     int rc = getaddrinfo(host, colon + 1, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "bts_sim: %s: %s\n", host, gai_strerror(rc));
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, host,
+                gai_strerror(rc));
         exit(1);
     }
+
+    /* a datagram socket with a fixed destination */
     int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
     if (fd == -1)
         wb_die("socket");
@@ -70,94 +100,150 @@ static int open_sender(const char *dest)
 /* Format message number seq (counting from 1) into buf; returns its length. */
 static int format_message(char *buf, size_t size, long seq, const char *name)
 {
+    /* RFC 3164's timestamp: English month, day padded with a space, local time */
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t now = time(NULL);
     struct tm tm;
     char stamp[32];
-    /* RFC 3164's timestamp: English month, day padded with a space, local time. */
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
     localtime_r(&now, &tm);
-    snprintf(stamp, sizeof stamp, "%s %2d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
-    int e = (int)(seq % (long)(sizeof events / sizeof events[0]));
+    snprintf(stamp, sizeof stamp, "%s %2d %02d:%02d:%02d", months[tm.tm_mon],
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+
+    /* the events go round; the numbers in them vary with seq */
+    const int e = (int)(seq % EVENT_KINDS);
+    const int cell = (int)(seq % 3) + 1;
+    const int other = (int)(seq * 7 % 500);
     char text[128];
-    snprintf(text, sizeof text, events[e].text, (int)(seq % 3) + 1, (int)(seq * 7 % 500));
-    return snprintf(buf, size, "<%d>%s %s bts[%d]: seq=%ld %s", 16 * 8 + events[e].severity,
-                    stamp, name, (int)getpid(), seq, text);
+    snprintf(text, sizeof text, events[e].text, cell, other);
+
+    int priority = 16 * 8 + events[e].severity;
+    return snprintf(buf, size, "<%d>%s %s bts[%d]: seq=%ld %s", priority, stamp, name,
+                    (int)getpid(), seq, text);
+}
+
+/* Sleep until the monotonic clock reads `when`; a signal cuts it short. */
+static void sleep_until(double when)
+{
+    double wait = when - wb_now();
+    if (wait <= 0)
+        return;
+
+    time_t whole = (time_t)wait;
+    struct timespec ts = {whole, (long)((wait - (double)whole) * 1e9)};
+
+    /* EINTR: the caller's loop checks stop_requested */
+    nanosleep(&ts, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"name", required_argument, NULL, 'N'}, {0}};
-    long rate = 10, count = 0;
-    int verbose = 0, c;
-    const char *name = "bts-01";
-    while ((c = getopt_long(argc, argv, "r:c:vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r': rate = wb_opt_long("-r", optarg, 0, 10000000); break;
-        case 'c': count = wb_opt_long("-c", optarg, 0, 1000000000); break;
-        case 'v': verbose = 1; break;
-        case 'N': name = optarg; break;
-        case 'h':
-            printf("%s\nSends syslog messages over UDP to HOST:PORT (default 127.0.0.1:5140),\n"
-                   "as a base station would, numbered seq=1, seq=2, ...\n"
-                   "  -r RATE    messages per second (default 10; 0 = as fast as possible)\n"
-                   "  -c COUNT   stop after COUNT messages (default 0 = until Ctrl-C)\n"
-                   "  -v         print each message as it is sent\n"
-                   "  --name H   the host name inside the messages (default bts-01)\n",
-                   usage);
-            return 0;
-        default: fputs(usage, stderr); return 2;
-        }
-    }
-    if (argc - optind > 1) {
-        fputs(usage, stderr);
-        return 2;
-    }
-    const char *dest = optind < argc ? argv[optind] : "127.0.0.1:5140";
-    int fd = open_sender(dest);
+    struct options o = parse_options(argc, argv);
+    int fd = open_sender(o.dest);
 
     /* No SA_RESTART: Ctrl-C must cut a sleep short, not wait for it to end. */
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+    if (sigaction(SIGINT, &sa, NULL) == -1)
+        wb_die("sigaction");
+    if (sigaction(SIGTERM, &sa, NULL) == -1)
         wb_die("sigaction");
 
-    long sent = 0, refused = 0;
+    /* send on schedule until COUNT messages or a signal */
+    long sent = 0;
+    long refused = 0;
     double t0 = wb_now();
-    while (!stop_requested && (count == 0 || sent + refused < count)) {
-        /* Message k is due at t0 + k / RATE: send everything due by now. */
+    while (!stop_requested && (o.count == 0 || sent + refused < o.count)) {
+        /* message k is due at t0 + k / RATE: send everything due by now */
         long done = sent + refused;
-        double due_at = rate ? t0 + (double)done / (double)rate : 0;
-        double wait = due_at - wb_now();
-        if (wait > 0) {
-            struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-            nanosleep(&ts, NULL); /* EINTR: the loop checks stop_requested */
-            continue;
+        if (o.rate > 0) {
+            double due_at = t0 + (double)done / (double)o.rate;
+            if (due_at > wb_now()) {
+                sleep_until(due_at);
+                continue;
+            }
         }
-        char msg[512];
-        int len = format_message(msg, sizeof msg, done + 1, name);
+
         /* A datagram goes out whole or not at all: no short writes here. */
-        if (send(fd, msg, (size_t)len, 0) == -1) {
-            if (errno == EINTR)
-                continue; /* interrupted before sending: the loop decides */
-            if (errno != ECONNREFUSED)
-                wb_die("send");
-            if (refused++ == 0)
-                fprintf(stderr, "bts_sim: nobody is listening on udp://%s (connection "
-                                "refused); still sending\n", dest);
+        char msg[512];
+        int len = format_message(msg, sizeof msg, done + 1, o.name);
+        ssize_t rc = send(fd, msg, (size_t)len, 0);
+
+        /* interrupted before sending: the loop decides what next */
+        if (rc == -1 && errno == EINTR)
+            continue;
+        if (rc == -1 && errno != ECONNREFUSED)
+            wb_die("send");
+
+        /* ICMP said nobody listens; this message is not sent either */
+        if (rc == -1) {
+            if (refused == 0)
+                fprintf(stderr,
+                        "%s: nobody is listening on udp://%s (connection refused); "
+                        "still sending\n",
+                        program_invocation_short_name, o.dest);
+            refused++;
             continue;
         }
+
         sent++;
-        if (verbose)
+        if (o.verbose)
             printf("%s\n", msg);
     }
+
+    /* the closing line */
     double secs = wb_now() - t0;
-    printf("sent %ld messages to udp://%s in %.3f s", sent, dest, secs);
-    if (refused)
+    printf("sent %ld messages to udp://%s in %.3f s", sent, o.dest, secs);
+    if (refused > 0)
         printf(" (%ld refused: nobody was listening)", refused);
     printf("\n");
     close(fd);
     return 0;
+}
+
+/* --- the command line ------------------------------------------------------ */
+
+/* --help: all of this on stdout, exit 0; a mistake: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    fputs("Usage: bts_sim [-r RATE] [-c COUNT] [-v] [--name HOST] [HOST:PORT]\n",
+          status ? stderr : stdout);
+    if (status == 0)
+        printf(
+            "\nSends syslog messages over UDP to HOST:PORT (default 127.0.0.1:5140),\n"
+            "as a base station would, numbered seq=1, seq=2, ...\n"
+            "  -r RATE    messages per second (default 10; 0 = as fast as possible)\n"
+            "  -c COUNT   stop after COUNT messages (default 0 = until Ctrl-C)\n"
+            "  -v         print each message as it is sent\n"
+            "  --name H   the host name inside the messages (default bts-01)\n");
+    exit(status);
+}
+
+static struct options parse_options(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"name", required_argument, NULL, 'N'},
+        {NULL, 0, NULL, 0},
+    };
+    struct options o = {.rate = 10, .name = "bts-01", .dest = "127.0.0.1:5140"};
+    int c;
+
+    while ((c = getopt_long(argc, argv, "r:c:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r': o.rate = wb_opt_long("-r", optarg, 0, 10000000); break;
+        case 'c': o.count = wb_opt_long("-c", optarg, 0, 1000000000); break;
+        case 'v': o.verbose = 1; break;
+        case 'N': o.name = optarg; break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (argc - optind > 1)
+        usage(2);
+    if (optind < argc)
+        o.dest = argv[optind];
+    return o;
 }
