@@ -64,7 +64,7 @@ $(shell mkdir -p $(dir $(FLAGS_FILE)); \
 COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d
 
 .DEFAULT_GOAL := all
-.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab
+.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab format
 
 all: $(PROGS) $(EX_PROGS) ## build every chapter, exercise and solution
 
@@ -79,9 +79,14 @@ $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(COMPILE) -o $@ $< $(call ex_mods,$<) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
 
-# One phony target per chapter: `make ch03`.
+# One phony target per chapter: `make ch03`. A chapter whose programs fetch
+# from the lab server (they call wb_require_lab) ends by checking that one
+# answers, and says how to start it when none does.
+LAB_SRCS     := $(shell grep -l 'wb_require_lab' $(SRCS) /dev/null 2>/dev/null)
+LAB_CHAPTERS := $(sort $(notdir $(patsubst %/,%,$(dir $(LAB_SRCS)))))
 define chapter_rule
 $(1): $(filter $(OUT)$(1)/%,$(PROGS))
+	$(if $(filter $(1),$(LAB_CHAPTERS)),@bash tests/lab-probe $(1))
 endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rule,$(c))))
 
@@ -94,9 +99,9 @@ solutions: $(filter $(OUT)solutions/%,$(EX_PROGS)) ## build the reference soluti
 serve: ch00/labserver ## run the lab server on port 8000 (PORT=N for another), in the foreground
 	./ch00/labserver -p $(PORT)
 
-demo: check-deps ## the tour: every chapter's programs against a private lab server
+demo: check-deps ## the tour against a private lab server (CH=05: one chapter)
 	@$(MAKE) --no-print-directory all
-	@bash chapters/tour.sh
+	@bash chapters/tour.sh $(CH)
 
 test: check-deps ## build with -Werror and run every suite, plain and under the sanitizers
 	@bash tests/run-all
@@ -110,6 +115,12 @@ deps: ## install the Debian packages the workbook needs (as root)
 check-deps:
 	@bash tests/deps check
 
+# Every C file the workbook has, for the formatter (and tests/style.bats).
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find chapters common exercises solutions tests -name '*.[ch]')
+
+format: ## format every C file in place with clang-format (the repository's .clang-format)
+	clang-format -i --style=file $(C_FILES)
+
 clean: ## remove every built program and the sanitizer builds
 	rm -rf $(CHAPTERS) build grade
 	rm -f $(EX_PROGS) $(EX_PROGS:=.d)
@@ -119,7 +130,7 @@ help: ## list the targets
 	@grep -hE '^[a-z][a-z0-9 $$()-]*:.*## ' $(MAKEFILE_LIST) | \
 	    sed -E 's/^([^:]*):.*## (.*)/\1|\2/' | awk -F'|' '{ printf "  %-12s %s\n", $$1, $$2 }'
 	@echo '  chNN         build one chapter into chNN/ (chapters: $(CHAPTERS))'
-	@echo 'variables: SAN=address,undefined | SAN=thread, CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PORT'
+	@echo 'variables: SAN=address,undefined | SAN=thread, CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PORT, CH'
 
 # Grading (make grade) lives beside the exercise suites.
 -include tests/exercises/grade.mk
