@@ -18,8 +18,8 @@
  * How:   the same stackless coroutine as simple_coroutine.c (a resume point
  *        plus an explicit struct, three macros; see that file for the full
  *        story). Its rules hold here too: locals do not survive a yield (so
- *        `r` and `n` live in the struct), and no yield inside a nested switch.
- *        -n N produces N items instead of 5.
+ *        `r` and `n` live in the struct), no yield inside a nested switch,
+ *        one yield per source line. -n N produces N items instead of 5.
  * Compare: simple_coroutine.c (the macros explained), ch03/queue.c (the same
  *          hand-over between processes, with a pipe and the kernel between).
  */
@@ -28,11 +28,12 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-/* The coroutine machinery of simple_coroutine.c: `resume` is 0 before the
+/* The same coroutine macros as simple_coroutine.c: `resume` is 0 before the
  * first call, the line of the paused yield while suspended, -1 once ended. */
 /* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
-#define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
+#define CO_YIELD(co, val) \
+    do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
 #define CO_END(co, val) } (co)->resume = -1; return (val)
 /* clang-format on */
 
@@ -51,12 +52,17 @@ static bool consumer(struct consumer *c)
 {
     CO_BEGIN(c);
     c->r = "";
-    for (;;) {             /* while True: */
-        CO_YIELD(c, true); /* n = yield r: r goes out, n comes back in c->sent */
-        if (c->sent)       /* print('[CONSUMER] Consuming %s...' % n) */
+
+    /* while True: */
+    for (;;) {
+        /* n = yield r: r goes out, and n comes back in c->sent */
+        CO_YIELD(c, true);
+
+        /* print('[CONSUMER] Consuming %s...' % n); None prints as Python does */
+        if (c->sent)
             printf("[CONSUMER] Consuming %d...\n", *c->sent);
         else
-            printf("[CONSUMER] Consuming None...\n"); /* what Python prints for send(None) */
+            printf("[CONSUMER] Consuming None...\n");
         c->r = "200 OK";
     }
     CO_END(c, false);
@@ -66,12 +72,16 @@ static bool consumer(struct consumer *c)
  * what it yields next. NULL means Python would raise StopIteration. */
 static const char *consumer_send(struct consumer *c, const int *value)
 {
-    if (c->resume == 0 && value) { /* Python: TypeError, nothing waits for it yet */
-        fprintf(stderr, "producer_consumer: can't send a value to a just-started generator\n");
+    /* Python: TypeError, no `n = yield r` is waiting for a value yet */
+    if (c->resume == 0 && value != NULL) {
+        fprintf(stderr, "%s: can't send a value to a just-started generator\n",
+                program_invocation_short_name);
         exit(1);
     }
+
     c->sent = value;
-    return consumer(c) ? c->r : NULL;
+    bool suspended = consumer(c);
+    return suspended ? c->r : NULL;
 }
 
 /* c.close(): Python raises GeneratorExit at the paused yield. The consumer
@@ -82,47 +92,80 @@ static void consumer_close(struct consumer *c)
     c->resume = -1;
 }
 
-/* produce(c), as in the talk: prime, then send 1..count, then close. */
+/* produce(c), as in the talk: prime, then send 1..count, then close. An
+ * ordinary function: its locals live on its stack throughout. */
 static void produce(struct consumer *c, int count)
 {
-    consumer_send(c, NULL); /* c.send(None): run the consumer to its first yield */
-    /* produce() is an ordinary function: its locals live on its stack throughout. */
+    /* c.send(None): run the consumer to its first yield */
+    consumer_send(c, NULL);
+
     int n = 0;
     while (n < count) {
         n = n + 1;
         printf("[PRODUCER] Producing %d...\n", n);
-        const char *r = consumer_send(c, &n); /* the consumer runs now, then pauses */
-        printf("[PRODUCER] Consumer return: %s\n", r ? r : "(the consumer has finished)");
+
+        /* the consumer runs now, up to its yield, and hands back r */
+        const char *r = consumer_send(c, &n);
+        printf("[PRODUCER] Consumer return: %s\n",
+               r ? r : "(the consumer has finished)");
     }
     consumer_close(c);
 }
 
-static void usage(FILE *out)
+/* ---- the command line ------------------------------------------------------ */
+
+struct options {
+    int count;
+};
+
+static const char usage_text[] = "Usage: producer_consumer [-n N]\n";
+
+static const char help_text[] =
+    "A producer hands the numbers 1..N (default 5) to a consumer coroutine\n"
+    "with send(); the consumer answers each with '200 OK'. One thread,\n"
+    "no lock: the two simply take turns.\n";
+
+static const struct option long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* --help: usage and help on stdout, exit 0; a usage error: usage on stderr, exit 2 */
+static _Noreturn void usage(int status)
 {
-    fprintf(out, "Usage: producer_consumer [-n N]\n");
+    FILE *out = status == 0 ? stdout : stderr;
+    fputs(usage_text, out);
+    if (status == 0)
+        fputs(help_text, out);
+    exit(status);
+}
+
+static struct options parse_options(int argc, char **argv)
+{
+    struct options opt = {.count = 5};
+    int c;
+    while ((c = getopt_long(argc, argv, "hn:", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(0);
+        case 'n': opt.count = (int)wb_opt_long("-n", optarg, 0, 1000000); break;
+        default: usage(2);
+        }
+    }
+
+    /* no arguments besides the options */
+    if (optind != argc)
+        usage(2);
+    return opt;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
-    int count = 5, c;
-    while ((c = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            usage(stdout);
-            printf("A producer hands the numbers 1..N (default 5) to a consumer coroutine\n"
-                   "with send(); the consumer answers each with '200 OK'. One thread,\n"
-                   "no lock: the two simply take turns.\n");
-            return 0;
-        case 'n': count = (int)wb_opt_long("-n", optarg, 0, 1000000); break;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return 2;
-    }
-    struct consumer cons = {0}; /* c = consumer(): a generator object, nothing run yet */
-    produce(&cons, count);
+    struct options opt = parse_options(argc, argv);
+
+    /* c = consumer(): a generator object, nothing has run yet */
+    struct consumer c = {0};
+
+    /* produce(c) */
+    produce(&c, opt.count);
     return 0;
 }

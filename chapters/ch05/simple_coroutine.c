@@ -3,13 +3,13 @@
  * Talk: asynchronous programming / Co-routine (协程) / example
  * Usage: simple_coroutine [--trace] [VALUE]
  * Shows: a stackless, generator-style coroutine (Simon Tatham's "coroutines
- *        in C", the idea behind protothreads): the talk's Python generator
+ *        in C", the idea behind protothreads). The talk's Python generator
  *            def simple_coroutine():
  *                print('-> start')
  *                x = yield
  *                print('-> received', x)
- *        rewritten as a C function that can return in the middle and later
- *        carry on from where it left off. next() runs it to its first yield;
+ *        becomes a C function that can return in the middle and later carry
+ *        on from where it left off. next() runs it to its first yield;
  *        send(VALUE) (default "test!") resumes it with a value, which the
  *        paused `x = yield` receives. Output, exactly as Python 3 prints it:
  *            -> start
@@ -50,9 +50,21 @@
  * A finished coroutine called again matches no case: it jumps past the body
  * and reports "finished" once more, as a spent Python generator does. */
 /* clang-format off */
-#define CO_BEGIN(co) switch ((co)->resume) { case 0:
-#define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
-#define CO_END(co, val) } (co)->resume = -1; return (val)
+#define CO_BEGIN(co)                                                        \
+    switch ((co)->resume) {                                                 \
+    case 0:
+
+#define CO_YIELD(co, val)                                                   \
+    do {                                                                    \
+        (co)->resume = __LINE__;                                            \
+        return (val);                                                       \
+    case __LINE__:;                                                         \
+    } while (0)
+
+#define CO_END(co, val)                                                     \
+    }                                                                       \
+    (co)->resume = -1;                                                      \
+    return (val)
 /* clang-format on */
 
 /* The generator object: its resume point and everything it keeps across a
@@ -68,30 +80,40 @@ static bool simple_coroutine(struct simple_coroutine *co)
 {
     CO_BEGIN(co);
     printf("-> start\n");
-    CO_YIELD(co, true); /* x = yield: pause here, hand control back */
+
+    /* x = yield: pause here and hand control back to the caller */
+    CO_YIELD(co, true);
+
     /* Resumed by send(): `x` is co->sent. A local `x` declared before the
-     * yield would hold garbage now: rule 1. */
+     * yield would hold garbage now (rule 1). */
     printf("-> received %s\n", co->sent);
     CO_END(co, false);
 }
 
-/* send(value): resume the generator with a value. Python refuses to send
- * anything but None into a generator that has not reached its first yield
- * yet (there is no `x = yield` waiting for it), and so does this one. */
+/* send(value): resume the generator with a value. Returns true if it paused
+ * at a yield again, false if it ran off its end. */
 static bool co_send(struct simple_coroutine *co, const char *value, bool trace)
 {
+    /* Python refuses anything but None before the first yield: no `x = yield`
+     * is waiting for it yet. So does this one. */
     if (co->resume == 0 && value != NULL) {
-        fprintf(stderr, "simple_coroutine: can't send a value to a just-started generator\n");
+        fprintf(stderr, "%s: can't send a value to a just-started generator\n",
+                program_invocation_short_name);
         exit(1);
     }
+
+    const char *call = value ? "send" : "next";
     if (trace)
-        fprintf(stderr, "[trace] %s(): enter at resume point %d\n", value ? "send" : "next",
-                co->resume);
+        fprintf(stderr, "[trace] %s(): enter at resume point %d\n", call, co->resume);
+
+    /* run the body from where it paused to its next yield, or its end */
     co->sent = value;
     bool suspended = simple_coroutine(co);
+
+    const char *how =
+        suspended ? "paused at a yield" : "finished (Python: StopIteration)";
     if (trace)
-        fprintf(stderr, "[trace] %s, resume point now %d\n",
-                suspended ? "paused at a yield" : "finished (Python: StopIteration)", co->resume);
+        fprintf(stderr, "[trace] %s, resume point now %d\n", how, co->resume);
     return suspended;
 }
 
@@ -101,45 +123,78 @@ static bool co_next(struct simple_coroutine *co, bool trace)
     return co_send(co, NULL, trace);
 }
 
-static void usage(FILE *out)
+/* ---- the command line ------------------------------------------------------ */
+
+struct options {
+    bool trace;
+    const char *value;
+};
+
+static const char usage_text[] = "Usage: simple_coroutine [--trace] [VALUE]\n";
+
+static const char help_text[] =
+    "Run a generator-style coroutine written in C: next() runs it to its\n"
+    "yield, send(VALUE) (default \"test!\") resumes it with VALUE.\n"
+    "--trace shows on stderr the resume point (a line number) each call\n"
+    "starts from and stops at.\n";
+
+static const struct option long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"trace", no_argument, NULL, 't'},
+    {NULL, 0, NULL, 0},
+};
+
+/* --help: usage and help on stdout, exit 0; a usage error: usage on stderr, exit 2 */
+static _Noreturn void usage(int status)
 {
-    fprintf(out, "Usage: simple_coroutine [--trace] [VALUE]\n");
+    FILE *out = status == 0 ? stdout : stderr;
+    fputs(usage_text, out);
+    if (status == 0)
+        fputs(help_text, out);
+    exit(status);
+}
+
+static struct options parse_options(int argc, char **argv)
+{
+    struct options opt = {.trace = false, .value = "test!"};
+    int c;
+    while ((c = getopt_long(argc, argv, "ht", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(0);
+        case 't': opt.trace = true; break;
+        default: usage(2);
+        }
+    }
+
+    /* at most one VALUE */
+    if (argc - optind > 1)
+        usage(2);
+    if (optind < argc)
+        opt.value = argv[optind];
+    return opt;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"trace", no_argument, NULL, 't'}, {0, 0, 0, 0}};
-    bool trace = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "ht", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            usage(stdout);
-            printf("Run a generator-style coroutine written in C: next() runs it to its\n"
-                   "yield, send(VALUE) (default \"test!\") resumes it with VALUE.\n"
-                   "--trace shows on stderr the resume point (a line number) each call\n"
-                   "starts from and stops at.\n");
-            return 0;
-        case 't': trace = true; break;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (argc - optind > 1) {
-        usage(stderr);
-        return 2;
-    }
-    const char *value = optind < argc ? argv[optind] : "test!";
-    if (trace) /* line-buffered even into a pipe, so the two streams interleave in order */
+    struct options opt = parse_options(argc, argv);
+
+    /* line-buffered even into a pipe, so stdout and --trace interleave in order */
+    if (opt.trace)
         setvbuf(stdout, NULL, _IOLBF, 0);
 
-    struct simple_coroutine sc = {0}; /* sc = simple_coroutine(): nothing runs yet */
-    co_next(&sc, trace);              /* next(sc): prints "-> start", pauses */
+    /* sc = simple_coroutine(): a generator object, nothing has run yet */
+    struct simple_coroutine sc = {0};
+
+    /* next(sc): prints "-> start", pauses at the yield */
+    co_next(&sc, opt.trace);
+
     /* sc.send('test!'): prints "-> received test!" and runs off the end of
      * the body. Python reports that end by raising StopIteration (the talk's
      * cell shows the traceback); here send() returns false, as expected. */
-    if (co_send(&sc, value, trace)) {
-        fprintf(stderr, "simple_coroutine: the generator should have finished\n");
+    bool suspended = co_send(&sc, opt.value, opt.trace);
+    if (suspended) {
+        fprintf(stderr, "%s: the generator should have finished\n",
+                program_invocation_short_name);
         return 1;
     }
     return 0;
