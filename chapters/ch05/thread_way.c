@@ -18,23 +18,18 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-/* --help: all of this on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
-static _Noreturn void usage(int status)
-{
-    fputs("Usage: thread_way [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]\n",
-          status ? stderr : stdout);
-    if (status == 0)
-        printf("\nFetch the URLs with a pool of threads, each doing blocking fetches,\n"
-               "and print the bytes received in the order of the URLs. With no URL,\n"
-               "fetch N lab URLs of MS milliseconds.\n\n"
-               "  -n N          how many lab URLs (default 10)\n"
-               "  -d MS         the lab server's delay per URL (default 200)\n"
-               "  -t SECONDS    give up on a server silent this long (default 10)\n"
-               "  -w WORKERS    threads in the pool (default 10, as the talk's pool)\n"
-               "  -q            no timeline, only the results\n");
-    exit(status);
-}
+/* The command line: the options every fetch program has, -t and -w. */
+struct options {
+    struct wb_opts common; /* -q, -n N, -d MS */
+    int timeout_s;         /* -t SECONDS */
+    int workers;           /* -w WORKERS */
+};
+
+static int parse_options(int argc, char **argv, struct options *opt);
+
+/* One blocking fetch (after main, as in blocking_way.c): the bytes received,
+ * or -1 with the reason in why. */
+static long long fetch(const char *url, int timeout_s, char *why, size_t whylen);
 
 /* One URL's outcome, the "future" that its worker fills in. Each slot has
  * one writer, and pthread_join() orders those writes before main reads. */
@@ -52,140 +47,226 @@ struct pool {
     struct wb_timeline *tl;
 };
 
-/* One fetch, the blocking way: connect, send the whole request, read until
- * the server closes. Returns the bytes received, or -1 and the reason. */
-static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
-{
-    char host[256], port[16], req[1024], buf[4096], msg[128];
-    const char *path, *what = NULL; /* the call that failed; errno says why */
-    if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1)
-        return snprintf(why, whylen, "not a URL"), -1;
-    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
-    if (len >= (int)sizeof req)
-        return snprintf(why, whylen, "URL too long"), -1;
-    /* IPv4 only: the lab server listens on 127.0.0.1. */
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0)
-        return snprintf(why, whylen, "%.120s: %s", host, gai_strerror(rc)), -1;
-
-    /* Without a bound, a server that never answers would hold us forever.
-     * On Linux these two timeouts also bound connect(), and a recv() that
-     * waited that long fails with EAGAIN. */
-    struct timeval tv = {.tv_sec = timeout_s};
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd == -1)
-        what = "socket";
-    else if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
-             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
-        what = "setsockopt";
-    else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
-        what = "connect"; /* blocks for the whole TCP handshake */
-    for (int sent = 0; !what && sent < len;) {
-        /* MSG_NOSIGNAL: a server that hung up gives EPIPE, not SIGPIPE. */
-        ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
-        if (w == -1 && errno != EINTR) /* EINTR: a signal came first; send again */
-            what = "send";
-        else if (w > 0)
-            sent += (int)w; /* a short write sent only part: loop for the rest */
-    }
-    long long got = 0;
-    for (ssize_t r = 1; !what && r != 0;) { /* 0: the server closed, all is in */
-        r = recv(fd, buf, sizeof buf, 0);
-        if (r == -1 && errno != EINTR)
-            what = "recv";
-        else if (r > 0)
-            got += r; /* recv returns what has arrived, any size up to buf */
-    }
-    int err = errno; /* the failed call's error, before close() can change it */
-    if (fd != -1)
-        close(fd);
-    freeaddrinfo(ai);
-    if (!what && got > 0)
-        return got;
-    if (!what)
-        snprintf(why, whylen, "the server closed without answering");
-    else if (err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS)
-        snprintf(why, whylen, "%s: nothing for %d s, giving up", what, timeout_s);
-    else /* the GNU strerror_r: safe in threads too (thread_way.c) */
-        snprintf(why, whylen, "%s: %s", what, strerror_r(err, msg, sizeof msg));
-    return -1;
-}
-
+/* A worker takes the next URL until none is left: no two take the same one,
+ * and no lock is needed, since each writes only its URL's own slot. */
 static void *worker(void *arg)
 {
     struct pool *p = arg;
     for (;;) {
-        int i = atomic_fetch_add(&p->next, 1); /* take one URL: no two get the same */
+        int i = atomic_fetch_add(&p->next, 1);
         if (i >= p->n)
             return NULL;
+
+        struct result *r = &p->res[i];
         wb_task_begin(p->tl, i);
-        p->res[i].bytes = fetch(p->urls[i], p->timeout_s, p->res[i].why, sizeof p->res[i].why);
+        r->bytes = fetch(p->urls[i], p->timeout_s, r->why, sizeof r->why);
         wb_task_end(p->tl, i);
     }
 }
 
-int main(int argc, char **argv)
+/* Start up to `workers` threads; returns how many started. If some could
+ * not, the ones we have share out every URL anyway. */
+static int start_workers(pthread_t *tids, int workers, struct pool *p)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    int timeout_s = 10, workers = 10, c;
-    while ((c = getopt_long(argc, argv, "qn:d:t:w:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'w')
-            workers = (int)wb_opt_long("-w", optarg, 1, 1000);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, &o))
-            usage(2);
-    }
-    int n, failed = 0, started = 0;
-    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
-    struct wb_timeline tl;
-    wb_timeline_init(&tl, n);
-    struct pool p = {.urls = urls, .n = n, .timeout_s = timeout_s, .tl = &tl};
-    atomic_init(&p.next, 0);
-    workers = workers < n ? workers : n;
-    pthread_t *tids = calloc((size_t)workers, sizeof *tids);
-    if (!(p.res = calloc((size_t)n, sizeof *p.res)) || !tids)
-        wb_die("calloc");
-
-    double start = wb_now();
-    for (; started < workers; started++) {
-        int err = pthread_create(&tids[started], NULL, worker, &p);
+    int started = 0;
+    while (started < workers) {
+        int err = pthread_create(&tids[started], NULL, worker, p);
         if (err != 0 && started == 0)
             wb_die_err(err, "pthread_create");
-        if (err != 0) { /* the threads we have share out every URL anyway */
-            fprintf(stderr, "thread_way: pthread_create: %s; going on with %d threads\n",
-                    strerror(err), started);
+        if (err != 0) {
+            fprintf(stderr, "%s: pthread_create: %s; going on with %d threads\n",
+                    program_invocation_short_name, strerror(err), started);
             break;
         }
+        started++;
     }
+    return started;
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    int first_url = parse_options(argc, argv, &opt);
+
+    /* the URLs, a lab server to answer them, and a slot for each result */
+    int n;
+    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    wb_require_lab(urls, n);
+    struct wb_timeline tl;
+    wb_timeline_init(&tl, n);
+    struct pool p = {.urls = urls, .n = n, .timeout_s = opt.timeout_s, .tl = &tl};
+    atomic_init(&p.next, 0);
+    p.res = calloc((size_t)n, sizeof *p.res);
+    int workers = opt.workers < n ? opt.workers : n;
+    pthread_t *tids = calloc((size_t)workers, sizeof *tids);
+    if (p.res == NULL || tids == NULL)
+        wb_die("calloc");
+
+    /* the pool: start the threads, then wait for each to finish */
+    double start = wb_now();
+    int started = start_workers(tids, workers, &p);
     for (int k = 0; k < started; k++) {
         int err = pthread_join(tids[k], NULL);
         if (err != 0)
             wb_die_err(err, "pthread_join");
     }
     double wall = wb_now() - start;
-    for (int i = 0; i < n; i++) { /* in URL order, as [f.result() for f in futs] */
+
+    /* the results in URL order, as [f.result() for f in futs] */
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
         if (p.res[i].bytes < 0) {
-            fprintf(stderr, "thread_way: %s: %s\n", urls[i], p.res[i].why);
+            fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i],
+                    p.res[i].why);
+            wb_task_failed(&tl, i);
             failed++;
         } else {
-            wb_result(i, p.res[i].bytes, tl.span[i].end - tl.span[i].start, urls[i]);
+            wb_result(i, p.res[i].bytes, wb_task_seconds(&tl, i), urls[i]);
         }
     }
-    /* RUSAGE_SELF counts the CPU time of every thread of the process. */
+
+    /* RUSAGE_SELF counts the CPU time of every thread of the process */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!o.quiet)
+    if (!opt.common.quiet)
         wb_timeline_print(&tl, stdout);
-    if (failed == n)
-        wb_lab_hint();
+
     wb_timeline_free(&tl);
     free(tids);
     free(p.res);
     wb_urls_free(urls, n);
-    return failed ? 1 : 0;
+    return failed > 0 ? 1 : 0;
+}
+
+/* ---- the blocking fetch, the same as blocking_way.c ------------------------ */
+
+/* Over a socket that blocks: connect, send the whole request, read until the
+ * server closes. Returns NULL, or the call that failed (errno says why). */
+static const char *http_get(int fd, const struct addrinfo *ai, int timeout_s,
+                            const char *req, int len, long long *got)
+{
+    /* block, but not forever: these timeouts bound connect() too */
+    struct timeval tv = {.tv_sec = timeout_s};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
+        return "setsockopt";
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        return "setsockopt";
+
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+        return "connect";
+
+    int sent = 0;
+    while (sent < len) {
+        ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
+        if (w == -1 && errno != EINTR)
+            return "send";
+        if (w > 0)
+            sent += (int)w;
+    }
+
+    char buf[4096];
+    ssize_t r;
+    while ((r = recv(fd, buf, sizeof buf, 0)) != 0) {
+        if (r == -1 && errno != EINTR)
+            return "recv";
+        if (r > 0)
+            *got += r;
+    }
+    return NULL;
+}
+
+/* One fetch: the bytes received, or -1 with the reason in why. */
+static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
+{
+    char host[256], port[16], req[1024];
+    const char *path;
+
+    /* the request and the address */
+    if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1) {
+        snprintf(why, whylen, "not a URL");
+        return -1;
+    }
+    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path,
+                       host, port);
+    if (len >= (int)sizeof req) {
+        snprintf(why, whylen, "URL too long");
+        return -1;
+    }
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(why, whylen, "%.120s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+
+    /* the socket and the conversation; err keeps errno from close() */
+    long long got = 0;
+    const char *what = "socket";
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd != -1)
+        what = http_get(fd, ai, timeout_s, req, len, &got);
+    int err = errno;
+    if (fd != -1)
+        close(fd);
+    freeaddrinfo(ai);
+
+    /* the verdict */
+    if (what == NULL && got > 0)
+        return got;
+
+    char msg[128];
+    if (what == NULL)
+        snprintf(why, whylen, "the server closed without answering");
+    else if (err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS)
+        snprintf(why, whylen, "%s: nothing for %d s, giving up", what, timeout_s);
+    else
+        snprintf(why, whylen, "%s: %s", what, strerror_r(err, msg, sizeof msg));
+    return -1;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs("\nFetch the URLs with a pool of threads, each doing blocking fetches,\n"
+              "and print the bytes received in the order of the URLs. With no URL,\n"
+              "fetch N lab URLs of MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a server silent this long (default 10)\n"
+              "  -w WORKERS    threads in the pool (default 10, as the talk's pool)\n"
+              "  -q            no timeline, only the results\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line; returns the index of the first URL. */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10, .workers = 10};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:w:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'w': opt->workers = (int)wb_opt_long("-w", optarg, 1, 1000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    return optind;
 }
