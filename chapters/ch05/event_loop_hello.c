@@ -37,6 +37,8 @@
 #define CO_END(co, val) } (co)->resume = -1; return (val)
 /* clang-format on */
 
+static void parse_options(int argc, char **argv, struct wb_opts *opt);
+
 /* A timer: resume coroutine `co` at time `when`. `seq` breaks ties, so two
  * timers due at the same moment run in the order they were set, as asyncio
  * runs callbacks scheduled for the same moment. */
@@ -165,54 +167,10 @@ static void run_until_complete(struct loop *l)
     }
 }
 
-/* ---- the command line ------------------------------------------------------ */
-
-static const char usage_text[] = "Usage: event_loop_hello [-q] [-n N] [-d MS]\n";
-
-static const char help_text[] =
-    "N coroutines (default 2) each print 'Hello world!', sleep MS ms (default\n"
-    "1000) and print 'Hello again!', all on one thread and one event loop:\n"
-    "the sleeps overlap, so the run takes MS, not N x MS. -q: no timeline.\n";
-
-static const struct option long_options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* --help: usage and help on stdout, exit 0; a usage error: usage on stderr, exit 2 */
-static _Noreturn void usage(int status)
-{
-    FILE *out = status == 0 ? stdout : stderr;
-    fputs(usage_text, out);
-    if (status == 0)
-        fputs(help_text, out);
-    exit(status);
-}
-
-static struct wb_opts parse_options(int argc, char **argv)
-{
-    /* two coroutines sleeping one second, as in the talk */
-    struct wb_opts opt = {.quiet = 0, .n = 2, .delay_ms = 1000};
-    int c;
-    while ((c = getopt_long(argc, argv, "hqn:d:", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h': usage(0);
-        default:
-            /* -q, -n, -d: the options the workbook's fetch programs share */
-            if (!wb_common_opt(c, optarg, &opt))
-                usage(2);
-        }
-    }
-
-    /* no arguments besides the options */
-    if (optind != argc)
-        usage(2);
-    return opt;
-}
-
 int main(int argc, char **argv)
 {
-    struct wb_opts opt = parse_options(argc, argv);
+    struct wb_opts opt;
+    parse_options(argc, argv, &opt);
 
     struct wb_timeline tl;
     wb_timeline_init(&tl, opt.n);
@@ -247,4 +205,45 @@ int main(int argc, char **argv)
     free(tasks);
     wb_timeline_free(&tl);
     return 0;
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS]\n", program_invocation_short_name);
+    if (status == 0)
+        fputs("\nN coroutines (default 2) each print 'Hello world!', sleep MS ms\n"
+              "(default 1000) and print 'Hello again!', all on one thread and one\n"
+              "event loop: the sleeps overlap, so the run takes MS, not N x MS.\n"
+              "-q leaves out the timeline.\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line, which takes no arguments but options. */
+static void parse_options(int argc, char **argv, struct wb_opts *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+
+    /* two coroutines sleeping one second, as in the talk */
+    *opt = (struct wb_opts){.quiet = 0, .n = 2, .delay_ms = 1000};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, opt))
+            continue;
+        switch (c) {
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (optind != argc)
+        usage(2);
 }

@@ -37,6 +37,13 @@
 #define CO_END(co, val) } (co)->resume = -1; return (val)
 /* clang-format on */
 
+/* The command line: how many items to produce. */
+struct options {
+    int count;
+};
+
+static void parse_options(int argc, char **argv, struct options *opt);
+
 /* The consumer generator: its resume point and the two variables of the
  * Python body that must outlive a yield. `sent` points at the value send()
  * passes in (NULL is Python's None); `r` is what the yield hands back. */
@@ -112,55 +119,10 @@ static void produce(struct consumer *c, int count)
     consumer_close(c);
 }
 
-/* ---- the command line ------------------------------------------------------ */
-
-struct options {
-    int count;
-};
-
-static const char usage_text[] = "Usage: producer_consumer [-n N]\n";
-
-static const char help_text[] =
-    "A producer hands the numbers 1..N (default 5) to a consumer coroutine\n"
-    "with send(); the consumer answers each with '200 OK'. One thread,\n"
-    "no lock: the two simply take turns.\n";
-
-static const struct option long_options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* --help: usage and help on stdout, exit 0; a usage error: usage on stderr, exit 2 */
-static _Noreturn void usage(int status)
-{
-    FILE *out = status == 0 ? stdout : stderr;
-    fputs(usage_text, out);
-    if (status == 0)
-        fputs(help_text, out);
-    exit(status);
-}
-
-static struct options parse_options(int argc, char **argv)
-{
-    struct options opt = {.count = 5};
-    int c;
-    while ((c = getopt_long(argc, argv, "hn:", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h': usage(0);
-        case 'n': opt.count = (int)wb_opt_long("-n", optarg, 0, 1000000); break;
-        default: usage(2);
-        }
-    }
-
-    /* no arguments besides the options */
-    if (optind != argc)
-        usage(2);
-    return opt;
-}
-
 int main(int argc, char **argv)
 {
-    struct options opt = parse_options(argc, argv);
+    struct options opt;
+    parse_options(argc, argv, &opt);
 
     /* c = consumer(): a generator object, nothing has run yet */
     struct consumer c = {0};
@@ -168,4 +130,43 @@ int main(int argc, char **argv)
     /* produce(c) */
     produce(&c, opt.count);
     return 0;
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-n N]\n", program_invocation_short_name);
+    if (status == 0)
+        fputs("\nA producer hands the numbers 1..N to a consumer coroutine with\n"
+              "send(); the consumer answers each with '200 OK'. One thread, no\n"
+              "lock: the two simply take turns.\n"
+              "\n"
+              "  -n N    how many numbers to produce (default 5)\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line, which takes no arguments but options. */
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.count = 5};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n': opt->count = (int)wb_opt_long("-n", optarg, 0, 1000000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (optind != argc)
+        usage(2);
 }

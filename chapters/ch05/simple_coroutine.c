@@ -67,6 +67,14 @@
     return (val)
 /* clang-format on */
 
+/* The command line: --trace, and the value to send. */
+struct options {
+    bool trace;
+    const char *value;
+};
+
+static void parse_options(int argc, char **argv, struct options *opt);
+
 /* The generator object: its resume point and everything it keeps across a
  * yield. `sent` is the value send() passes in, which `x = yield` receives. */
 struct simple_coroutine {
@@ -123,60 +131,10 @@ static bool co_next(struct simple_coroutine *co, bool trace)
     return co_send(co, NULL, trace);
 }
 
-/* ---- the command line ------------------------------------------------------ */
-
-struct options {
-    bool trace;
-    const char *value;
-};
-
-static const char usage_text[] = "Usage: simple_coroutine [--trace] [VALUE]\n";
-
-static const char help_text[] =
-    "Run a generator-style coroutine written in C: next() runs it to its\n"
-    "yield, send(VALUE) (default \"test!\") resumes it with VALUE.\n"
-    "--trace shows on stderr the resume point (a line number) each call\n"
-    "starts from and stops at.\n";
-
-static const struct option long_options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {"trace", no_argument, NULL, 't'},
-    {NULL, 0, NULL, 0},
-};
-
-/* --help: usage and help on stdout, exit 0; a usage error: usage on stderr, exit 2 */
-static _Noreturn void usage(int status)
-{
-    FILE *out = status == 0 ? stdout : stderr;
-    fputs(usage_text, out);
-    if (status == 0)
-        fputs(help_text, out);
-    exit(status);
-}
-
-static struct options parse_options(int argc, char **argv)
-{
-    struct options opt = {.trace = false, .value = "test!"};
-    int c;
-    while ((c = getopt_long(argc, argv, "ht", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h': usage(0);
-        case 't': opt.trace = true; break;
-        default: usage(2);
-        }
-    }
-
-    /* at most one VALUE */
-    if (argc - optind > 1)
-        usage(2);
-    if (optind < argc)
-        opt.value = argv[optind];
-    return opt;
-}
-
 int main(int argc, char **argv)
 {
-    struct options opt = parse_options(argc, argv);
+    struct options opt;
+    parse_options(argc, argv, &opt);
 
     /* line-buffered even into a pipe, so stdout and --trace interleave in order */
     if (opt.trace)
@@ -198,4 +156,46 @@ int main(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [--trace] [VALUE]\n", program_invocation_short_name);
+    if (status == 0)
+        fputs("\nRun a generator-style coroutine written in C: next() runs it to its\n"
+              "yield, send(VALUE) (default \"test!\") resumes it with VALUE.\n"
+              "\n"
+              "  --trace    show on stderr the resume point (a line number) each\n"
+              "             call starts from and stops at\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line: the options, then at most one VALUE. */
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"trace", no_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.trace = false, .value = "test!"};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "th", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': opt->trace = true; break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (argc - optind > 1)
+        usage(2);
+    if (optind < argc)
+        opt->value = argv[optind];
 }
