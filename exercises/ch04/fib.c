@@ -10,8 +10,9 @@
 
 int fib(long n, uint64_t *value)
 {
-    /* TODO(student): store F(n) in *value and return 0, for 0 <= n <= FIB_MAX.
-     * Hints:
+    /* TODO(student): store F(n) in *value and return 0, for 0 <= n <= FIB_MAX. */
+
+    /* Hints:
      * - Any other n (negative, or 94 and up) is out of range: return -1 and
      *   leave *value alone. F(94) needs 65 bits; unsigned arithmetic would
      *   wrap around without a word and hand back a wrong number.
@@ -20,16 +21,19 @@ int fib(long n, uint64_t *value)
      *   F(1) instead, keeping only the last two values: n steps.
      * - Check yourself: F(10) = 55, F(50) = 12586269025,
      *   F(93) = 12200160415121876738. */
+
+    /* a placeholder: 42 is no Fibonacci number, so wrong for every n */
     (void)n;
-    *value = 42; /* a placeholder: 42 is no Fibonacci number, so wrong for every n */
+    *value = 42;
     return 0;
 }
 
 int fib_decimal(long n, char *buf, size_t size)
 {
     /* TODO(student): the stretch part. Write F(n) for 0 <= n <= FIB_DECIMAL_MAX
-     * into buf as decimal digits and a NUL; return the number of digits.
-     * Hints:
+     * into buf as decimal digits and a NUL; return the number of digits. */
+
+    /* Hints:
      * - No C type holds F(10000) (2090 digits): keep a number as an array
      *   of digits, least significant first, and add two numbers column by
      *   column with a carry, as on paper. A "digit" may be bigger than
@@ -42,8 +46,10 @@ int fib_decimal(long n, char *buf, size_t size)
      * - Return -1, writing nothing, if n is out of range or the digits and
      *   the NUL do not fit in size bytes.
      * - Check yourself: F(100) = 354224848179261915075. */
+
+    /* a placeholder: "out of range" for every n */
     (void)n;
     (void)buf;
     (void)size;
-    return -1; /* a placeholder: "out of range" for every n */
+    return -1;
 }

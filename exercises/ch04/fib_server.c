@@ -4,93 +4,53 @@
  * Usage: fib_server [-p PORT]
  * Protocol: a request per line (LF or CRLF), many per connection: a decimal
  *        n gets F(n), anything else "ERR not a number", "ERR negative", "ERR
- *        out of range (max 93)" or "ERR line too long" (over 64 bytes).
- * Your task: answer() and serve_client() (the protocol), then main() (many
- *        clients at once, a clean stop on SIGINT and SIGTERM). Every place
- *        to fill in says TODO(student). fib.c is the other half.
+ *        out of range (max 93)" or "ERR line too long" (fib_protocol.h).
+ * Your task: main() (many clients at once, a clean stop on SIGINT and
+ *        SIGTERM). Every place to fill in says TODO(student). The other
+ *        halves: fib_protocol.c (what is said on one connection) and fib.c.
  * Check: make exercises && make grade (tests/exercises/ch04_fib_server.bats);
  *        by hand: exercises/ch04/fib_server -p 9093, then in another
  *        terminal printf '10\n93\nabc\n' | nc -N 127.0.0.1 9093
  */
 #include "workbook.h"
+
+/* the modules this program is linked with: the numbers and the protocol */
 #include "fib.h"
+#include "fib_protocol.h"
 
 #include <getopt.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define LINE_LIMIT 64 /* the longest request, without its line end */
-
-static const char usage[] = "Usage: fib_server [-p PORT]\n";
-
-/* The answer to one request line (without its LF or CRLF), written into out
- * (size bytes, room for any answer); returns its length. */
-static size_t answer(const char *line, size_t len, char *out, size_t size)
-{
-    /* TODO(student): answer one request line.
-     * - Digits only: it is n. Answer F(n) and a newline, with fib() (print a
-     *   uint64_t with "%" PRIu64) and, past FIB_MAX, with fib_decimal() once
-     *   you have written it (the stretch part).
-     * - Anything else gets one of these lines, word for word:
-     *     "ERR not a number"           letters, an empty line, "1.5", "12abc"
-     *     "ERR negative"               a '-' followed by digits
-     *     "ERR out of range (max 93)"  n too big: say max 10000 instead once
-     *                                  fib_decimal() works. A line of 30
-     *                                  digits is too big too, not "not a
-     *                                  number": strtol() reports its
-     *                                  overflow through errno (ERANGE).
-     *     "ERR line too long"          see serve_client()
-     * - line is not NUL-terminated and may hold any byte, NUL included. */
-    (void)line;
-    (void)len;
-    return (size_t)snprintf(out, size, "TODO(student): write answer() in fib_server.c\n");
-}
-
-/* Talk with one client until it leaves. */
-static void serve_client(int fd)
-{
-    /* TODO(student): the protocol. As it stands this reads once, answers
-     * once and hangs up. Instead, until the client closes the connection:
-     * - recv() into a buffer. TCP is a byte stream, not messages: one
-     *   recv() may bring half a line, or fifty lines. Keep the unfinished
-     *   line for the next read.
-     * - A line ends with '\n'; drop a '\r' just before it (CRLF). Answer
-     *   every line, in order, and keep the connection open after an ERR.
-     * - A line over LINE_LIMIT bytes gets "ERR line too long" when its '\n'
-     *   comes, and the rest of it is thrown away, however long it is (never
-     *   store more than LINE_LIMIT bytes of a line, and perhaps its '\r').
-     * - recv() returns 0 when the client has gone and -1 on an error:
-     *   EINTR means try again, ECONNRESET means the client has gone too.
-     * - send() may take only part of the buffer (a short write): loop. Pass
-     *   MSG_NOSIGNAL, or the first client that leaves without reading its
-     *   answers kills the whole server with SIGPIPE. */
-    char in[4096], out[FIB_DECIMAL_SIZE + 1]; /* room for the longest answer and its '\n' */
-    ssize_t got = recv(fd, in, sizeof in, 0);
-    if (got > 0) {
-        size_t len = answer(in, (size_t)got, out, sizeof out);
-        if (send(fd, out, len, MSG_NOSIGNAL) < 0)
-            fprintf(stderr, "fib_server: send: %s\n", strerror(errno));
-    }
-}
+static long parse_options(int argc, char **argv);
 
 /* Listen on 127.0.0.1:port (0: any free port); returns the socket and the port. */
 static int listen_on(long port, int *bound)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         wb_die("socket");
-    /* SO_REUSEADDR: restart on the same port at once, despite old TIME_WAIT connections */
+
+    /* SO_REUSEADDR: restart on the same port at once, despite old
+     * connections in TIME_WAIT */
+    int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
         wb_die("setsockopt");
+
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET,
+        .sin_port = htons((uint16_t)port),
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
         wb_die("bind");
-    if (listen(fd, SOMAXCONN) < 0) /* a deep queue: hundreds may connect at once */
+
+    /* a deep queue: hundreds may connect at once */
+    if (listen(fd, SOMAXCONN) < 0)
         wb_die("listen");
+
+    /* with port 0 the kernel chose one: ask which */
+    socklen_t sl = sizeof sa;
     if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
         wb_die("getsockname");
     *bound = ntohs(sa.sin_port);
@@ -99,22 +59,8 @@ static int listen_on(long port, int *bound)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-    long port = 9093;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
-        if (opt == 'p') {
-            port = wb_opt_long("-p", optarg, 0, 65535);
-        } else if (opt == 'h') {
-            printf("%s\nAnswers F(n) for every line a client sends.\n"
-                   "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n",
-                   usage);
-            return 0;
-        } else {
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
+    long port = parse_options(argc, argv);
+
     /* TODO(student): SIGINT and SIGTERM must stop the server cleanly: stop
      * accepting, end every client's conversation, close every socket and
      * exit 0 (the default action kills the process instead). A handler may
@@ -123,9 +69,12 @@ int main(int argc, char **argv)
      * any thread and read them from a signalfd() (Linux) in the main loop.
      * A thread blocked in recv() does not see a flag: shutdown(fd, SHUT_RDWR)
      * on its socket wakes it (recv() returns 0). */
-    int bound, listener = listen_on(port, &bound);
+
+    /* ready: say where, and flush, so a script waiting for the line sees it */
+    int bound;
+    int listener = listen_on(port, &bound);
     printf("fib_server listening on port %d\n", bound);
-    fflush(stdout); /* a script waiting for this line sees it now, not at exit */
+    fflush(stdout);
 
     /* TODO(student): serve many clients at once. This loop serves one client
      * at a time: while it waits for a client that says nothing, everyone
@@ -141,14 +90,51 @@ int main(int argc, char **argv)
      *   connections, or use this only beside an event loop.
      * - an event loop: one thread, non-blocking sockets, poll() or epoll
      *   over all of them, each connection's unfinished line kept in its
-     *   own struct. Chapter 5 builds one step by step. */
+     *   own struct, each finished line answered with fib_answer().
+     *   Chapter 5 builds one step by step. */
     for (;;) {
         int fd = accept(listener, NULL, NULL);
         if (fd < 0) {
-            fprintf(stderr, "fib_server: accept: %s\n", strerror(errno));
+            fprintf(stderr, "%s: accept: %s\n", program_invocation_short_name,
+                    strerror(errno));
             continue;
         }
-        serve_client(fd);
+        fib_converse(fd);
         close(fd);
     }
+}
+
+/* --- the command line ------------------------------------------------------ */
+
+/* --help: all of this on stdout, exit 0; a mistake: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    fputs("Usage: fib_server [-p PORT]\n", status ? stderr : stdout);
+    if (status == 0)
+        printf("\nAnswers F(n) for every line a client sends.\n"
+               "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n");
+    exit(status);
+}
+
+/* The port to listen on. Options only: an argument is a mistake. */
+static long parse_options(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    long port = 9093;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p': port = wb_opt_long("-p", optarg, 0, 65535); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (optind != argc)
+        usage(2);
+    return port;
 }

@@ -18,19 +18,24 @@ int fib(long n, uint64_t *value)
      * plausible number: refuse instead. */
     if (n < 0 || n > FIB_MAX)
         return -1;
+
     if (n == 0) {
         *value = 0;
         return 0;
     }
+
     /* f(n-1) + f(n-2) written as a recursion computes the same values again
      * and again: about 2^64 calls for F(93). Walking up from the bottom and
-     * keeping only the last two values takes n-1 additions. */
-    uint64_t prev = 0, cur = 1; /* F(i-1) and F(i), starting at i = 1 */
+     * keeping only the last two values takes n-1 additions. prev and cur
+     * are F(i-1) and F(i), starting at i = 1. */
+    uint64_t prev = 0;
+    uint64_t cur = 1;
     for (long i = 1; i < n; i++) {
         uint64_t next = prev + cur;
         prev = cur;
         cur = next;
     }
+
     *value = cur;
     return 0;
 }
@@ -41,7 +46,9 @@ int fib(long n, uint64_t *value)
  * decimal digits. The sum of two limbs and a carry (< 2 * 10^9 + 1) still
  * fits in a uint32_t. */
 #define LIMB_BASE 1000000000u
-#define LIMBS ((FIB_DECIMAL_SIZE + 8) / 9) /* room for FIB_DECIMAL_SIZE digits */
+
+/* room for FIB_DECIMAL_SIZE digits */
+#define LIMBS ((FIB_DECIMAL_SIZE + 8) / 9)
 
 struct big {
     uint32_t limb[LIMBS];
@@ -58,31 +65,42 @@ static void big_add(struct big *x, const struct big *y)
         carry = sum >= LIMB_BASE;
         x->limb[i] = carry ? sum - LIMB_BASE : sum;
     }
+
+    /* a carry out of the top limb makes a new one; F(FIB_DECIMAL_MAX)
+     * needs 233 limbs, so limb[LIMBS-1] is never passed */
     x->used = y->used;
-    if (carry) /* F(FIB_DECIMAL_MAX) needs 233 limbs: limb[LIMBS-1] is never passed */
-        x->limb[x->used++] = carry;
+    if (carry) {
+        x->limb[x->used] = carry;
+        x->used++;
+    }
 }
 
 int fib_decimal(long n, char *buf, size_t size)
 {
     if (n < 0 || n > FIB_DECIMAL_MAX)
         return -1;
+
     /* The same walk as fib(), with a = F(i) and b = F(i+1): a += b makes a
      * F(i+2), and swapping the two pointers moves the pair one step up. */
     struct big pair[2] = {{{0}, 1}, {{1}, 1}};
-    struct big *a = &pair[0], *b = &pair[1];
+    struct big *a = &pair[0];
+    struct big *b = &pair[1];
     for (long i = 0; i < n; i++) {
         big_add(a, b);
         struct big *t = a;
         a = b;
         b = t;
     }
+
     /* The most significant limb as it is, every other one as nine digits
      * with its leading zeros: {5, 1} is "1" "000000005". */
     int top = a->used - 1;
     int len = snprintf(NULL, 0, "%" PRIu32, a->limb[top]) + 9 * top;
+
+    /* no room for the answer and its NUL: write nothing */
     if (len < 0 || (size_t)len >= size)
-        return -1; /* no room for the answer and its NUL: write nothing */
+        return -1;
+
     char *p = buf + sprintf(buf, "%" PRIu32, a->limb[top]);
     for (int i = top - 1; i >= 0; i--)
         p += sprintf(p, "%09" PRIu32, a->limb[i]);

@@ -2,13 +2,14 @@
 # tests/exercises/ch04_fib.bats - grades the Fibonacci module: fib() and,
 # as a stretch, fib_decimal() (exercises/ch04/fib.h and fib.c).
 #
-# How the module is reached: the exercise folder holds only fib.h, fib.c and
-# fib_server.c, and the grade must not depend on the server. So this suite
-# carries its own small driver program (written out below, in setup_file),
-# compiles it together with the fib.c under test and calls the two functions
-# through it: `fib_driver fib N...` prints fib(N) or "out of range" per N,
-# `fib_driver dec N...` the same for fib_decimal(), `fib_driver fit N SIZE...`
-# calls fib_decimal() with a buffer of exactly SIZE bytes, fenced on both sides.
+# How the module is reached: the exercise folder holds only the module and
+# the server (fib_server.c and its protocol, fib_protocol.c), and the grade
+# must not depend on the server. So this suite carries its own small driver
+# program (written out below, in setup_file), compiles it together with the
+# fib.c under test and calls the two functions through it: `fib_driver fib
+# N...` prints fib(N) or "out of range" per N, `fib_driver dec N...` the same
+# for fib_decimal(), `fib_driver fit N SIZE...` calls fib_decimal() with a
+# buffer of exactly SIZE bytes, fenced on both sides.
 # The sources are taken from where the programs under test are built
 # ("$WB_EX/ch04/fib.c": exercises/ and solutions/ are built in place). A
 # sanitized build tree (WB_EX=build/asan/solutions) holds only programs: the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# tests/exercises/ch04_fib_server.bats - grades fib_server (exercises/ch04/fib_server.c)
+# tests/exercises/ch04_fib_server.bats - grades fib_server (exercises/ch04/fib_server.c,
+# with the protocol in fib_protocol.c and the numbers in fib.c)
 #
 # Every test starts its own server, "$WB_EX/ch04/fib_server -p 0", reads the
 # port from its line "fib_server listening on port N" and stops it by its
@@ -26,6 +27,7 @@ import random, socket, sys, threading, time
 LIMIT = 64  # the longest request line, without its line end
 FLOOD = 4 << 20  # bytes a client holds unread at most: far more than any test's answers
 WHERE = "exercises/ch04/fib_server.c"
+PROTOCOL = "exercises/ch04/fib_protocol.c"
 
 
 def fib(n):
@@ -134,8 +136,8 @@ class Conn:
 
 
 def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, before=b"",
-             hint="answer every line, in order, on the same connection (serve_client() in %s)" % WHERE,
-             wrong="look at answer() and serve_client() in %s" % WHERE):
+             hint="answer every line, in order, on the same connection (fib_converse() in %s)" % PROTOCOL,
+             wrong="look at fib_answer() and fib_converse() in %s" % PROTOCOL):
     """Send data, all at once, read one answer per line in it and check each.
     lenient: any ERR will do for every line but the last. before: the start
     of the first line, sent earlier. what: the situation, for the message."""
@@ -172,7 +174,7 @@ def mode_check(port, args):
             why = c.send(data[i:i + 1])
             if why:
                 fail("sent %s one byte at a time" % show(data), "every byte taken",
-                     "after %d bytes: %s" % (i, why), "see serve_client() in %s" % WHERE)
+                     "after %d bytes: %s" % (i, why), "see fib_converse() in %s" % PROTOCOL)
             time.sleep(0.002)
         got, short = c.answers(len(lines))
         expected = [want(line)[0] for line in lines]
@@ -180,10 +182,10 @@ def mode_check(port, args):
             fail("sent %s one byte at a time" % show(data), repr(expected),
                  repr(got) + (" (then %s)" % short if short else ""),
                  "a line may come in many pieces: keep the unfinished line between recv() calls "
-                 "(serve_client() in %s)" % WHERE)
+                 "(fib_converse() in %s)" % PROTOCOL)
     elif "--strict" in flags:  # the stretch part
         converse(c, b"".join(line + end for line in lines), strict=True,
-                 wrong="past 93, answer() answers with fib_decimal(), the stretch part of "
+                 wrong="past 93, fib_answer() answers with fib_decimal(), the stretch part of "
                  "exercises/ch04/fib.c, and says 'ERR out of range (max 10000)' only past 10000")
     else:
         converse(c, b"".join(line + end for line in lines))
@@ -284,7 +286,7 @@ def mode_crowd(port, args):
     command = "%d clients connected at once, each sending %d requests, one after another" % (n, k)
     if wrong:
         fail(command, "every answer right", "%d clients got a wrong answer, for example:" % len(wrong),
-             "look at answer() in %s" % WHERE, *sorted(wrong)[:3])
+             "look at fib_answer() in %s" % PROTOCOL, *sorted(wrong)[:3])
     if first[0] < n:
         fail(command, "every client's first answer while all %d are connected" % n,
              "%d of them got it, within 10 s" % first[0],
@@ -292,7 +294,8 @@ def mode_crowd(port, args):
              "serve every client at once (the TODO in main() of %s)" % WHERE, *sorted(problems)[:3])
     if problems:
         fail(command, "every answer, right", "%d clients had trouble, for example:" % len(problems),
-             "see serve_client() and main() in %s" % WHERE, *sorted(problems)[:5])
+             "see fib_converse() in %s and main() in %s" % (PROTOCOL, WHERE),
+             *sorted(problems)[:5])
 
 
 if __name__ == "__main__":
@@ -378,7 +381,7 @@ server_gone() {
 assert_alive() {
     local gone
     gone=$(server_gone)
-    [ -z "$gone" ] || fail "${gone#$'\n'}"$'\nhint: look at serve_client() in exercises/ch04/fib_server.c'
+    [ -z "$gone" ] || fail "${gone#$'\n'}"$'\nhint: look at fib_converse() in exercises/ch04/fib_protocol.c'
 }
 
 @test "answers 0 1 2 3 4 with 0 1 1 2 3 (nc, one connection) [2 pts]" {
@@ -386,7 +389,7 @@ assert_alive() {
     # shellcheck disable=SC2016 # the inner bash expands them
     run timeout 10 bash -c 'nc -N 127.0.0.1 "$1" | head -c 100000' _ "$PORT" < <(printf '0\n1\n2\n3\n4\n')
     if [ "$output" != $'0\n1\n1\n2\n3' ]; then
-        fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: look at answer() and serve_client() in exercises/ch04/fib_server.c" \
+        fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: look at fib_answer() and fib_converse() in exercises/ch04/fib_protocol.c" \
             "$(head -c 300 <<<"$output" | paste -sd' ')")"
     fi
 }
@@ -413,7 +416,7 @@ assert_alive() {
         < <(printf '10\r\n20\n-3\r\nabc\r\n93\r\n')
     local expected=$'55\n6765\nERR negative\nERR not a number\n12200160415121876738'
     if [ "$output" != "$expected" ]; then
-        fail "$(printf "command: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected: %s\ngot: %s\nhint: a '\\\\r' just before the '\\\\n' belongs to the line end, not to the request (serve_client() in exercises/ch04/fib_server.c)" \
+        fail "$(printf "command: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected: %s\ngot: %s\nhint: a '\\\\r' just before the '\\\\n' belongs to the line end, not to the request (fib_converse() in exercises/ch04/fib_protocol.c)" \
             "$(paste -sd'|' <<<"$expected")" "$(head -c 300 <<<"$output" | sed 's/\r/\\r/g' | paste -sd'|')")"
     fi
 }
