@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# ch06: the questions after the talk, each answered by a measurement. How the
+# cost of one wake-up grows with select, poll and epoll; libcurl's socket
+# interface and a loop per core fetching thousands of slow URLs at once (the
+# lab server's peak counter proves it); and the comparison of every model,
+# which writes a CSV and, with gnuplot, an SVG. Structural checks only: the
+# one comparison of costs is a ratio of ratios within a single run.
+
+setup_file() {
+    load helper
+    lab_start
+}
+teardown_file() {
+    load helper
+    lab_stop
+}
+setup() {
+    load helper
+    lab_reset
+}
+
+# Fail if a sanitizer said anything in the last `run`.
+no_sanitizer_report() {
+    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
+        <<<"$output${stderr:-}"; then
+        echo "sanitizer report:" >&2
+        echo "$output${stderr:-}" >&2
+        return 1
+    fi
+}
+
+# True if the awk comparison holds, e.g. holds "2.1 >= 0.5 * 4".
+holds() { awk "BEGIN { exit !($1) }"; }
+
+# Every result line is "[i] N bytes in S s  URL"; count them.
+result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output" || true; }
+
+# ---- fd_scaling -------------------------------------------------------------
+
+# The microseconds fd_scaling printed for one method at one N.
+cost() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n { print $3 }' <<<"$output"; }
+
+@test "fd_scaling times every method at N = 10 to 10,000 and select stops at FD_SETSIZE" {
+    run --separate-stderr -0 timeout 60 "$WB_BIN/ch06/fd_scaling"
+    no_sanitizer_report
+    local m n
+    for n in 10 100 1000 10000; do
+        for m in poll epoll; do
+            assert_line --regexp "^$m +$n +[0-9]+\.[0-9]+  #+$"
+        done
+    done
+    for n in 10 100 1000; do
+        assert_line --regexp "^select +$n +[0-9]+\.[0-9]+  #+$"
+    done
+    assert_line --regexp '^select +10000 +refused  descriptor [0-9]+ is past FD_SETSIZE \(1024\), the size of select\(\)'"'"'s bitmap$'
+    assert_line --regexp '^poll +grows x [0-9.]+ from N = 10 to N = 10000$'
+    assert_line --regexp '^select grows x [0-9.]+ from N = 10 to N = 1000$'
+}
+
+@test "fd_scaling: from N = 100 to 10,000 epoll's cost grows far less than poll's" {
+    run -0 timeout 60 "$WB_BIN/ch06/fd_scaling" -q
+    no_sanitizer_report
+    local poll_growth epoll_growth
+    poll_growth=$(awk "BEGIN { print $(cost poll 10000) / $(cost poll 100) }")
+    epoll_growth=$(awk "BEGIN { print $(cost epoll 10000) / $(cost epoll 100) }")
+    # poll walks 100 times as many descriptors; epoll hands back the one ready
+    holds "$poll_growth > 5 * $epoll_growth" ||
+        fail "poll grew x $poll_growth and epoll x $epoll_growth: expected poll's growth over 5 times epoll's"
+}
+
+@test "fd_scaling says how far it can go when the open-file limit is low" {
+    run --separate-stderr -0 timeout 60 bash -c "ulimit -n 600 && exec '$WB_BIN/ch06/fd_scaling' -q"
+    no_sanitizer_report
+    assert_stderr_contains "the open-file limit is 600, so N stops at 584"
+    assert_line --regexp '^epoll +584 +[0-9.]+$'
+}
