@@ -64,7 +64,7 @@ $(shell mkdir -p $(dir $(FLAGS_FILE)); \
 COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d
 
 .DEFAULT_GOAL := all
-.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab format
+.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab format slides slides-pdf
 
 all: $(PROGS) $(EX_PROGS) ## build every chapter, exercise and solution
 
@@ -115,6 +115,32 @@ deps: ## install the Debian packages the workbook needs (as root)
 check-deps:
 	@bash tests/deps check
 
+# --- slides -------------------------------------------------------------------
+# slides/chNN.md -> slides/build/chNN.html. A deck is rebuilt when its
+# Markdown, a source it quotes (file="...") or a program it runs (run="...")
+# changes; the programs are built first.
+DECKS     := $(sort $(wildcard slides/ch[0-9][0-9].md))
+DECK_HTML := $(patsubst slides/%.md,slides/build/%.html,$(DECKS))
+DECK_PDF  := $(DECK_HTML:.html=.pdf)
+SLIDE_TOOLS := slides/build-deck slides/code.lua slides/workbook.css slides/defaults.yaml
+deck_sources  = $(shell sed -nE 's/.*file="([^"]+)".*/\1/p' $(1) | sort -u)
+deck_programs = $(shell sed -nE 's/.*run="\.?\/?((ch[0-9][0-9]|solutions\/ch[0-9][0-9])\/[a-z_]+).*/\1/p' $(1) | sort -u)
+
+slides: $(DECK_HTML) slides/build/index.html ## build every deck into slides/build/ (self-contained HTML)
+
+slides-pdf: $(DECK_PDF) ## a PDF handout per deck, one page per slide (slides/build/chNN.pdf)
+
+$(DECK_HTML): slides/build/%.html: slides/%.md $(SLIDE_TOOLS) ch00/labserver \
+              $$(call deck_sources,slides/$$*.md) $$(call deck_programs,slides/$$*.md)
+	@bash slides/build-deck $< $@
+
+$(DECK_PDF): slides/build/%.pdf: slides/build/%.html slides/pdf.mjs slides/browser.mjs
+	@node slides/pdf.mjs $< $@
+
+slides/build/index.html: $(DECKS) slides/index.sh
+	@mkdir -p $(@D)
+	@bash slides/index.sh $(DECKS) > $@
+
 # Every C file the workbook has, for the formatter (and tests/style.bats).
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find chapters common exercises solutions tests -name '*.[ch]')
 
@@ -122,7 +148,7 @@ format: ## format every C file in place with clang-format (the repository's .cla
 	clang-format -i --style=file $(C_FILES)
 
 clean: ## remove every built program and the sanitizer builds
-	rm -rf $(CHAPTERS) build grade
+	rm -rf $(CHAPTERS) build grade slides/build
 	rm -f $(EX_PROGS) $(EX_PROGS:=.d)
 
 help: ## list the targets

@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# The slides never drift from the code: every code block is the source as it
+# is, every output block what the program printed when the deck was built,
+# and each deck opens offline, fits its boxes and has a handout. The decks
+# are built and looked at once (setup_file); each test reads the results.
+
+setup_file() {
+    load helper
+    [ -z "$WB_SAN" ] || return 0
+    cd "$WB_ROOT"
+    timeout 600 make --no-print-directory -s WERROR=1 slides slides-pdf >"$BATS_FILE_TMPDIR/make.log" 2>&1 ||
+        { cat "$BATS_FILE_TMPDIR/make.log" >&2; return 1; }
+    timeout 300 node slides/check.mjs slides/build/ch[0-9][0-9].html >"$BATS_FILE_TMPDIR/check.jsonl"
+}
+
+setup() {
+    load helper
+    skip_under_sanitizer "the slides are built from the plain programs"
+    cd "$WB_ROOT"
+    DECKS=(slides/build/ch[0-9][0-9].html)
+}
+
+# One field of every deck's line in check.jsonl, a line per deck: DECK VALUE.
+checked() {
+    python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print(r["deck"], json.dumps(eval(sys.argv[2], {}, {"r": r})))
+' "$BATS_FILE_TMPDIR/check.jsonl" "$1"
+}
+
+# A scratch deck in the test's folder, from the lines given on stdin.
+scratch_deck() {
+    cat >"$BATS_TEST_TMPDIR/deck.md"
+}
+
+@test "there is a deck for every chapter from 0 to 5, and an index that links them" {
+    local ch
+    for ch in ch00 ch01 ch02 ch03 ch04 ch05; do
+        [ -f "slides/build/$ch.html" ] || fail "no deck for $ch"
+        grep -q "href=\"$ch.html\"" slides/build/index.html || fail "the index does not link $ch"
+    done
+}
+
+@test "every code block is its source's lines as they are, or a command's output" {
+    run -0 python3 tests/slides_trace.py "${DECKS[@]}"
+}
+
+@test "the trace notices a code block that is not its source" {
+    local copy="$BATS_TEST_TMPDIR/changed.html"
+    # claim that the first quoted block starts at line 1 of its file
+    sed '0,/data-first-line="[0-9]*"/ s//data-first-line="1"/' "${DECKS[0]}" >"$copy"
+    ! cmp -s "$copy" "${DECKS[0]}"
+    run -1 python3 tests/slides_trace.py "$copy"
+    assert_output --partial "not the lines of"
+}
+
+@test "a deck that names a function that does not exist fails, saying where" {
+    scratch_deck <<'MD'
+---
+title: scratch
+---
+# A slide
+
+```{.c file="chapters/ch00/labserver.c" function="no_such_function"}
+```
+MD
+    run ! timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --partial "deck.md:6"
+    assert_output --partial "chapters/ch00/labserver.c"
+    assert_output --partial "no_such_function"
+    [ ! -e "$BATS_TEST_TMPDIR/deck.html" ]
+}
+
+@test "a missing paragraph, a block too big for a slide or a failing command fails the build" {
+    scratch_deck <<'MD'
+# A slide
+
+```{.c file="common/workbook.h" function="wb_now" paragraph="no such heading"}
+```
+MD
+    run ! timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --partial "no such heading"
+
+    scratch_deck <<'MD'
+# A slide
+
+```{.c file="common/timeline.h" function="wb_timeline_print"}
+```
+MD
+    run ! timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --regexp "wb_timeline_print\(\) has [0-9]+ lines; a slide shows 16"
+
+    scratch_deck <<'MD'
+# A slide
+
+```{.output run="false"}
+```
+MD
+    run ! timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --partial "'false' ended with status 1"
+
+    scratch_deck <<'MD'
+# A slide
+
+```c
+int typed_in_by_hand;
+```
+MD
+    run ! timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --partial "must name its source"
+}
+
+@test "every code box fits its box as the browser draws it, on every slide" {
+    run -0 checked 'r["overflow"]'
+    refute_output --regexp ' \[".+'
+    [ "${#lines[@]}" -eq "${#DECKS[@]}" ]
+}
+
+@test "a deck opened alone, offline, requests nothing outside itself and shows its slides" {
+    run -0 checked 'r["outside"]'
+    refute_output --regexp ' \[".+'
+    run -0 checked 'r["slides"]'
+    local line
+    for line in "${lines[@]}"; do
+        [ "${line##* }" -ge 5 ] || fail "too few slides: $line"
+    done
+}
+
+@test "the check notices a deck that requests something from outside" {
+    scratch_deck <<'MD'
+# A slide
+
+<img src="http://127.0.0.1:9/outside.png">
+
+::: notes
+a note
+:::
+MD
+    # pandoc tries to embed the picture and warns; the page still asks for it
+    timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html" || true
+    [ -f "$BATS_TEST_TMPDIR/deck.html" ] || skip "pandoc refused the scratch deck"
+    run -0 timeout 120 node slides/check.mjs "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --partial '"outside":["http://127.0.0.1:9/outside.png"]'
+}
+
+@test "a code slide and an output slide are not blank when drawn" {
+    run -0 checked '[r["shots"].get("source", {}).get("bytes", 0), r["shots"].get("run", {}).get("bytes", 0)]'
+    local line sizes
+    for line in "${lines[@]}"; do
+        sizes=${line#* }
+        [[ $sizes =~ ^\[([0-9]+),\ ([0-9]+)\]$ ]] || fail "no screenshot: $line"
+        # a blank 1280x720 page is about 4 KB; a slide with text, tens of KB
+        [ "${BASH_REMATCH[1]}" -gt 15000 ] || fail "code slide looks blank: $line"
+        [ "${BASH_REMATCH[2]}" -gt 15000 ] || fail "output slide looks blank: $line"
+    done
+}
+
+@test "each PDF handout has one page per slide and holds a line of quoted source" {
+    local deck pdf slides pages first
+    for deck in "${DECKS[@]}"; do
+        pdf=${deck%.html}.pdf
+        [ -f "$pdf" ] || fail "no handout $pdf"
+        slides=$(checked 'r["slides"]' | awk -v d="$deck" '$1 == d { print $2 }')
+        pages=$(pdfinfo "$pdf" | awk '/^Pages:/ { print $2 }')
+        assert_equal "$pages" "$slides"
+        first=$(python3 tests/slides_trace.py --first-line "$deck" | sed 's/^ *//')
+        pdftotext -layout "$pdf" - | grep -qF -- "$first" || fail "$pdf lacks '$first'"
+    done
+}
+
+@test "every content slide of every deck has speaker notes" {
+    run -0 checked 'r["noNotes"]'
+    refute_output --regexp ' \[".+'
+}
