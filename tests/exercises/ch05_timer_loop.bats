@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# tests/exercises/ch05_timer_loop.bats - grades the event loop's timers
+# (chapter 5, exercise: exercises/ch05/timer_loop.c).
+#
+# The program under test is "$WB_EX/ch05/timer_harness": the given harness
+# linked with the student's timer_loop.c. It runs the loop on a fake clock
+# that moves only when the loop calls loop_wait(), so it knows which timer
+# must ring next and how long every wait must be, and ends with three
+# verdict lines (rang N of N timers / order: ... / waits: ...). No stopwatch:
+# the same seed gives the same run on any machine.
+#
+# Points: a graded test's name ends with [N pts] (tests/exercises/README.md).
+
+setup() {
+    load ../helper
+    PROG="$WB_EX/ch05/timer_harness"
+    RIGHT_ORDER='order: right \(each at its deadline, ties first in, first out\)'
+}
+
+# harness ARGS...: run it (10 s at most, output cut at 1 MB) under `run`,
+# and keep the command line as a student would type it.
+harness() {
+    CMD="${PROG#"$WB_ROOT"/} $*"
+    # shellcheck disable=SC2016 # the inner bash expands them
+    run timeout 10 bash -c '"$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$PROG" "$@"
+}
+
+# verdict LINE HINT: the output must have LINE as a whole line (a regular
+# expression: "waits: [0-9]+, ..." takes any count); if not, say what came and
+# where to look.
+verdict() {
+    if ! grep -qxE -- "$1" <<<"$output"; then
+        local ending=''
+        [ "$status" -ne 124 ] || ending=$'\nTIMEOUT: it was still running after 10 s'
+        [ "$status" -le 128 ] || [ "$status" -eq 124 ] ||
+            ending=$'\n'"CRASH: it was killed by signal $((status - 128))"
+        fail "$(printf 'command: %s\nexpected: the line: %s\ngot:\n%s%s\nhint: %s' \
+            "$CMD" "${1//\\/}" "$(tail -n 4 <<<"$output")" "$ending" "$2")"
+    fi
+}
+
+@test "ten timers ring, each at its own deadline, in the order of the deadlines [3 pts]" {
+    harness -n 10 -r 1000
+    verdict "rang 10 of 10 timers" \
+        "loop_run() must run every timer before it returns (exercises/ch05/timer_loop.c)"
+    verdict "$RIGHT_ORDER" \
+        "heap[0] must always be the earliest timer: sift a new timer up in loop_add_timer(), the last one down when the top is taken"
+}
+
+@test "a thousand timers with many ties ring in order, ties first in, first out [4 pts]" {
+    harness -q -n 1000 -r 50 -s 7
+    verdict "rang 1000 of 1000 timers" \
+        "loop_run() must run every timer before it returns"
+    verdict "$RIGHT_ORDER" \
+        "of two timers with the same deadline, the one with the smaller seq goes first: compare seq when the deadlines are equal, both when sifting up and down"
+}
+
+@test "every wait lasts exactly until the next deadline: no polling, no oversleeping [4 pts]" {
+    harness -q -n 200 -r 500 -s 3
+    verdict "rang 200 of 200 timers" \
+        "loop_run() must run every timer before it returns"
+    verdict "waits: [0-9]+, each until the next deadline" \
+        "wait only when heap[0] is not due yet, for heap[0].deadline - loop_now() ms: a wait of 0 is polling, a longer one makes the timer late"
+}
+
+@test "after a late wake-up, every timer already due rings before the next wait [3 pts]" {
+    harness -q -n 300 -r 200 -s 11 --late
+    verdict "rang 300 of 300 timers" \
+        "loop_run() must run every timer before it returns"
+    verdict "$RIGHT_ORDER" \
+        "after loop_wait(), run every timer whose deadline has passed (deadline <= loop_now()), not just one"
+    verdict "waits: [0-9]+, each until the next deadline" \
+        "after a wait, read loop_now() again: the wait may have lasted longer than asked"
+}
+
+@test "after an early wake-up, it waits again for the rest of the time [3 pts]" {
+    harness -q -n 300 -r 2000 -s 5 --early
+    verdict "rang 300 of 300 timers" \
+        "loop_run() must run every timer before it returns"
+    verdict "$RIGHT_ORDER" \
+        "loop_wait() may come back before the deadline (a socket was ready): check the deadline against loop_now() again, never assume the timer is due"
+    verdict "waits: [0-9]+, each until the next deadline" \
+        "after an early wake-up, wait again for deadline - loop_now(), the time that is left"
+}
+
+@test "a callback can add timers, even one due at once [3 pts]" {
+    harness -q -n 400 -r 100 -s 2 --chain
+    verdict "rang 600 of 600 timers" \
+        "a callback may call loop_add_timer(): take the timer off the heap before calling its callback, and keep running until the heap is empty"
+    verdict "$RIGHT_ORDER" \
+        "a timer added by a callback with ms == 0 is due at once, after the timers already due at that moment (it has a larger seq)"
+}
