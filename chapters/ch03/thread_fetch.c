@@ -15,7 +15,7 @@
 #include <getopt.h>
 #include <pthread.h>
 
-static const char usage[] = "Usage: thread_fetch [-q] [--join-each] [-n N] [-d MS] [URL...]\n";
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *join_each);
 
 /* What one thread needs and what it leaves for main. Each thread has its
  * own job, and main reads rc only after pthread_join(), which makes the
@@ -23,15 +23,40 @@ static const char usage[] = "Usage: thread_fetch [-q] [--join-each] [-n N] [-d M
 struct job {
     int i;
     const char *url;
-    struct wb_timeline *tl; /* the thread writes only its own slot, tl->span[i] */
+    struct wb_timeline *tl; /* the thread writes only its own slot */
     CURLcode rc;
 };
 
+/* the same byte counter as sequential_fetch.c */
 static size_t count_bytes(char *data, size_t size, size_t nmemb, void *userp)
 {
     (void)data;
     *(long long *)userp += (long long)(size * nmemb);
     return size * nmemb;
+}
+
+/* One fetch with a handle of its own: a handle is never shared between
+ * threads. NOSIGNAL: no SIGALRM for timeouts, since signals and threads do
+ * not mix; FAILONERROR: HTTP 400 and up fails, as urlopen raises HTTPError. */
+static CURLcode fetch(const char *url, long long *bytes, char *err)
+{
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return CURLE_OUT_OF_MEMORY;
+
+    /* setting an option fails only for want of memory */
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    if (curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_bytes) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, bytes) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err) == CURLE_OK)
+        rc = curl_easy_perform(h);
+
+    curl_easy_cleanup(h);
+    return rc;
 }
 
 /* The thread's body, the run() of the talk's UrlFetchThread. */
@@ -40,122 +65,139 @@ static void *fetch_thread(void *arg)
     struct job *j = arg;
     char err[CURL_ERROR_SIZE] = "";
     long long bytes = 0;
+
     wb_task_begin(j->tl, j->i);
-    CURL *h = curl_easy_init(); /* a handle is never shared between threads */
-    if (!h) {
-        j->rc = CURLE_OUT_OF_MEMORY;
-    } else if (!(j->rc = curl_easy_setopt(h, CURLOPT_URL, j->url)) &&
-               !(j->rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_bytes)) &&
-               !(j->rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &bytes)) &&
-               /* no SIGALRM for timeouts: signals and threads do not mix */
-               !(j->rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) &&
-               /* HTTP 400 and up is a failure, as urlopen raises HTTPError */
-               !(j->rc = curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L)) &&
-               !(j->rc = curl_easy_setopt(h, CURLOPT_NOPROXY, "*")) &&
-               !(j->rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err))) {
-        j->rc = curl_easy_perform(h);
-    }
-    curl_easy_cleanup(h); /* does nothing with NULL */
+    j->rc = fetch(j->url, &bytes, err);
     wb_task_end(j->tl, j->i);
+
     /* One printf per line: stdio locks the stream for the call, so lines
      * from different threads never mix. */
-    if (j->rc == CURLE_OK)
-        wb_result(j->i, bytes, j->tl->span[j->i].end - j->tl->span[j->i].start, j->url);
-    else
-        fprintf(stderr, "thread_fetch: %s: %s\n", j->url,
-                err[0] ? err : curl_easy_strerror(j->rc));
+    if (j->rc == CURLE_OK) {
+        wb_result(j->i, bytes, wb_task_seconds(j->tl, j->i), j->url);
+        return NULL;
+    }
+    if (err[0] == '\0')
+        snprintf(err, sizeof err, "%s", curl_easy_strerror(j->rc));
+    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, j->url, err);
+    wb_task_failed(j->tl, j->i);
     return NULL;
-}
-
-/* A thousand threads hold a thousand sockets, and libcurl a few more
- * descriptors per handle: lift the soft limit on open files to the hard one. */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-        wb_die("getrlimit");
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-        wb_die("setrlimit");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"join-each", no_argument, NULL, 'j'}, {0}};
     struct wb_opts o = WB_OPTS_INIT;
-    int c, join_each = 0;
-    while ((c = getopt_long(argc, argv, "qn:d:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &o))
-            continue;
-        if (c == 'j') {
-            join_each = 1;
-        } else if (c == 'h') {
-            printf("%s\nFetches every URL in its own thread: all threads are started first,\n"
-                   "then all are joined, so the fetches overlap.\n"
-                   "  --join-each  join each thread right after starting it, as the talk's\n"
-                   "               cell does: the fetches then run one at a time\n"
-                   "  -q           no timeline\n",
-                   usage);
-            return 0;
-        } else {
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
+    int join_each = 0;
+    parse_options(argc, argv, &o, &join_each);
+
     int n;
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
-    raise_fd_limit();
-    /* libcurl's global set-up is not thread-safe: do it once, before any thread. */
+    wb_require_lab(urls, n);
+
+    /* a thousand threads hold a thousand sockets */
+    wb_raise_fd_limit(1);
+
+    /* libcurl's global set-up is not thread-safe: once, before any thread */
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK) {
-        fprintf(stderr, "thread_fetch: curl_global_init: %s\n", curl_easy_strerror(rc));
+        fprintf(stderr, "%s: curl_global_init: %s\n", program_invocation_short_name,
+                curl_easy_strerror(rc));
         return 1;
     }
+
     pthread_t *tids = calloc((size_t)n, sizeof *tids);
     struct job *jobs = calloc((size_t)n, sizeof *jobs);
     char *started = calloc((size_t)n, 1);
-    if (!tids || !jobs || !started)
+    if (tids == NULL || jobs == NULL || started == NULL)
         wb_die("calloc");
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
     if (join_each)
-        printf("--join-each: each thread is joined before the next one starts (the talk's "
-               "cell), so the fetches run one at a time\n");
+        printf("--join-each: each thread is joined before the next one starts (the "
+               "talk's cell), so the fetches run one at a time\n");
 
+    /* start every thread; out of threads, that URL fails and the others go on */
     double begin = wb_now();
     for (int i = 0; i < n; i++) {
         jobs[i] = (struct job){i, urls[i], &tl, CURLE_OK};
-        int e = pthread_create(&tids[i], NULL, fetch_thread, &jobs[i]);
-        if (e != 0) { /* out of threads: this URL fails, the others go on */
-            fprintf(stderr, "thread_fetch: %s: pthread_create: %s\n", urls[i], strerror(e));
+        int err = pthread_create(&tids[i], NULL, fetch_thread, &jobs[i]);
+        if (err != 0) {
+            fprintf(stderr, "%s: %s: pthread_create: %s\n",
+                    program_invocation_short_name, urls[i], strerror(err));
             continue;
         }
         started[i] = 1;
-        if (join_each && (e = pthread_join(tids[i], NULL)) != 0) /* the talk's mistake */
-            wb_die_err(e, "pthread_join");
+
+        /* the talk's mistake: wait for this thread before starting the next */
+        if (join_each) {
+            err = pthread_join(tids[i], NULL);
+            if (err != 0)
+                wb_die_err(err, "pthread_join");
+        }
     }
+
+    /* then join them all: the fetches overlapped meanwhile */
     for (int i = 0; i < n && !join_each; i++) {
-        int e = started[i] ? pthread_join(tids[i], NULL) : 0;
-        if (e != 0)
-            wb_die_err(e, "pthread_join");
+        if (!started[i])
+            continue;
+        int err = pthread_join(tids[i], NULL);
+        if (err != 0)
+            wb_die_err(err, "pthread_join");
     }
     wb_used_time(wb_now() - begin);
     if (!o.quiet)
         wb_timeline_print(&tl, stdout);
 
-    int failed = 0, unreachable = 0;
-    for (int i = 0; i < n; i++) {
-        failed += !started[i] || jobs[i].rc != CURLE_OK;
-        unreachable |= started[i] && jobs[i].rc == CURLE_COULDNT_CONNECT;
-    }
-    if (unreachable && optind == argc)
-        wb_lab_hint();
+    /* a URL failed if its thread never started or its fetch failed */
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        if (!started[i] || jobs[i].rc != CURLE_OK)
+            failed++;
+
     free(started);
     free(jobs);
     free(tids);
     wb_timeline_free(&tl);
     curl_global_cleanup();
     wb_urls_free(urls, n);
-    return failed ? 1 : 0;
+    return failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ---- */
+
+static _Noreturn void usage(int status)
+{
+    fputs("Usage: thread_fetch [-q] [--join-each] [-n N] [-d MS] [URL...]\n",
+          status == 0 ? stdout : stderr);
+    if (status == 0)
+        printf(
+            "\nFetches every URL in its own thread: all threads are started first,\n"
+            "then all are joined, so the fetches overlap. With no URL it fetches\n"
+            "N lab URLs that each take MS milliseconds.\n\n"
+            "  --join-each  join each thread right after starting it, as the talk's\n"
+            "               cell does: the fetches then run one at a time\n"
+            "  -n N         how many lab URLs (default 10)\n"
+            "  -d MS        the lab server's delay per URL (default 200)\n"
+            "  -q           no timeline, only the results\n");
+    exit(status);
+}
+
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *join_each)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"join-each", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "qn:d:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, o))
+            continue;
+        switch (c) {
+        case 'j': *join_each = 1; break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
 }
