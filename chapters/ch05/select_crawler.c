@@ -16,23 +16,13 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 
-/* --help: all of this on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
-static _Noreturn void usage(int status)
-{
-    fputs("Usage: select_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
-          status ? stderr : stdout);
-    if (status == 0)
-        printf("\nFetch every URL at once from one thread: non-blocking sockets, and\n"
-               "select() to wait until one of them is ready. With no URL, fetch N lab\n"
-               "URLs of MS milliseconds. N must stay below FD_SETSIZE (%d).\n\n"
-               "  -n N          how many lab URLs (default 10)\n"
-               "  -d MS         the lab server's delay per URL (default 200)\n"
-               "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
-               "  -q            no timeline, only the results\n",
-               FD_SETSIZE);
-    exit(status);
-}
+/* The command line: the options every fetch program has, and -t. */
+struct options {
+    struct wb_opts common; /* -q, -n N, -d MS */
+    int timeout_s;         /* -t SECONDS */
+};
+
+static int parse_options(int argc, char **argv, struct options *opt);
 
 /* Where each connection is. select() waits for "writable" in the first two
  * states (connected; room to send) and for "readable" in the third. */
@@ -45,194 +35,310 @@ struct conn {
     char req[1024];
     int len, sent;
     long long bytes;
-    double start, deadline;
+    double start, end;
+    int failed;
 };
 
 /* The connection is over: close it and print its line (or its error). */
-static int finish(struct conn *c, const char *what, int err)
+static void finish(struct conn *c, const char *what, int err)
 {
     if (c->fd != -1)
         close(c->fd);
     c->fd = -1;
     c->state = FINISHED;
-    if (!what && c->bytes == 0)
+    c->end = wb_now();
+
+    if (what == NULL && c->bytes == 0)
         what = "the server closed without answering";
-    if (!what) {
-        wb_result(c->index, c->bytes, wb_now() - c->start, c->url);
-        return 0;
+    if (what == NULL) {
+        wb_result(c->index, c->bytes, c->end - c->start, c->url);
+        return;
     }
-    fprintf(stderr, "select_crawler: %s: %s%s%s\n", c->url, what, err ? ": " : "",
-            err ? strerror(err) : "");
-    return 1;
+
+    c->failed = 1;
+    if (err != 0)
+        fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name, c->url, what,
+                strerror(err));
+    else
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, c->url, what);
 }
 
-/* Open the socket and start connecting; do not wait for it. Returns 1 if
- * the URL failed already, 0 if it is under way, and -1 if its descriptor is
- * too large for select(), which ends the whole run. */
-static int start(struct conn *c, int timeout_s)
+/* Open the socket and start connecting; do not wait for it. Returns -1 if
+ * the descriptor is too large for select(), which ends the whole run. */
+static int start(struct conn *c)
 {
     char host[256], port[16];
     const char *path;
     c->start = wb_now();
-    c->deadline = c->start + timeout_s;
-    if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1)
-        return finish(c, "not a URL", 0);
-    c->len =
-        snprintf(c->req, sizeof c->req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
-    if (c->len >= (int)sizeof c->req)
-        return finish(c, "URL too long", 0);
-    /* getaddrinfo() blocks; a loopback name is answered at once. */
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
+
+    /* the request: HTTP/1.0, so the server closes the connection when done */
+    if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1) {
+        finish(c, "not a URL", 0);
+        return 0;
+    }
+    c->len = snprintf(c->req, sizeof c->req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n",
+                      path, host, port);
+    if (c->len >= (int)sizeof c->req) {
+        finish(c, "URL too long", 0);
+        return 0;
+    }
+
+    /* the address: getaddrinfo() blocks, but a loopback name is answered at once */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
     int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0)
-        return finish(c, gai_strerror(rc), 0);
+    if (rc != 0) {
+        finish(c, gai_strerror(rc), 0);
+        return 0;
+    }
+
+    /* An fd_set is a bitmap of FD_SETSIZE bits: FD_SET() on a larger
+     * descriptor writes past its end. Refuse rather than corrupt memory. */
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd >= FD_SETSIZE) {
-        /* An fd_set is a bitmap of FD_SETSIZE bits: FD_SET() on a larger
-         * descriptor writes past its end. Refuse rather than corrupt memory. */
-        fprintf(stderr,
-                "select_crawler: descriptor %d is at or above FD_SETSIZE (%d), the "
-                "most select() can watch; poll() and epoll have no such limit "
-                "(try callback_crawler)\n",
-                c->fd, FD_SETSIZE);
+        fprintf(
+            stderr,
+            "%s: descriptor %d is at or above FD_SETSIZE (%d), the most select() "
+            "can watch; poll() and epoll have no such limit (try callback_crawler)\n",
+            program_invocation_short_name, c->fd, FD_SETSIZE);
         freeaddrinfo(ai);
         return -1;
     }
-    int failed = 0;
+
+    /* connect without waiting: EINPROGRESS means under way, as it should be */
     if (c->fd == -1)
-        failed = finish(c, "socket", errno);
+        finish(c, "socket", errno);
     else if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-        failed = finish(c, "connect", errno); /* EINPROGRESS: under way, as it should be */
+        finish(c, "connect", errno);
     freeaddrinfo(ai);
-    return failed;
+    return 0;
 }
 
 /* select() said the socket is writable. While connecting, that means the
  * handshake is over, and SO_ERROR says how it went. */
-static int on_writable(struct conn *c)
+static void on_writable(struct conn *c)
 {
     if (c->state == CONNECTING) {
         int err = 0;
         socklen_t len = sizeof err;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-            return finish(c, "getsockopt", errno);
-        if (err != 0)
-            return finish(c, "connect", err);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
+            finish(c, "getsockopt", errno);
+            return;
+        }
+        if (err != 0) {
+            finish(c, "connect", err);
+            return;
+        }
         c->state = SENDING;
     }
+
+    /* send what the socket takes; EAGAIN or EINTR: try on the next turn */
     ssize_t w = send(c->fd, c->req + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
-    if (w == -1 && errno != EAGAIN && errno != EINTR) /* those two: try on the next turn */
-        return finish(c, "send", errno);
-    c->sent += w > 0 ? (int)w : 0; /* a short write leaves the rest for the next turn */
+    if (w == -1 && errno != EAGAIN && errno != EINTR) {
+        finish(c, "send", errno);
+        return;
+    }
+
+    /* a short write leaves the rest for the next turn */
+    if (w > 0)
+        c->sent += (int)w;
     if (c->sent == c->len)
         c->state = RECEIVING;
-    return 0;
 }
 
 /* select() said readable: one recv() takes what is there without waiting. */
-static int on_readable(struct conn *c)
+static void on_readable(struct conn *c)
 {
     char buf[4096];
     ssize_t r = recv(c->fd, buf, sizeof buf, 0);
-    if (r == 0) /* the server closed: the whole answer is in */
-        return finish(c, NULL, 0);
-    if (r == -1 && errno != EAGAIN && errno != EINTR)
-        return finish(c, "recv", errno);
-    c->bytes += r > 0 ? r : 0;
+    if (r == 0)
+        finish(c, NULL, 0); /* the server closed: the whole answer is in */
+    else if (r == -1 && errno != EAGAIN && errno != EINTR)
+        finish(c, "recv", errno);
+    else if (r > 0)
+        c->bytes += r;
+}
+
+/* Put each unfinished connection in the set for what it waits for. Returns
+ * the highest descriptor, or -1 when none is left. */
+static int build_sets(struct conn *conns, int n, fd_set *rd, fd_set *wr)
+{
+    FD_ZERO(rd);
+    FD_ZERO(wr);
+    int maxfd = -1;
+    for (int i = 0; i < n; i++) {
+        struct conn *c = &conns[i];
+        if (c->state == FINISHED)
+            continue;
+
+        if (c->state == RECEIVING)
+            FD_SET(c->fd, rd);
+        else
+            FD_SET(c->fd, wr);
+        if (c->fd > maxfd)
+            maxfd = c->fd;
+    }
+    return maxfd;
+}
+
+/* The event loop, until every connection is finished or the time is up
+ * (they all started together, so one deadline serves them all). */
+static void crawl(struct conn *conns, int n, double deadline)
+{
+    for (;;) {
+        /* select() overwrites the sets with its answer, so they are built
+         * again before every call (the talk's loop called select() once) */
+        fd_set rd, wr;
+        int maxfd = build_sets(conns, n, &rd, &wr);
+        double left = deadline - wb_now();
+        if (maxfd == -1 || left <= 0)
+            return;
+
+        /* sleep until a socket is ready, but no later than the deadline */
+        struct timeval tv;
+        tv.tv_sec = (time_t)left;
+        tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+        int ready = select(maxfd + 1, &rd, &wr, NULL, &tv);
+        if (ready == -1 && errno == EINTR)
+            continue; /* a signal cut the wait short: just wait again */
+        if (ready == -1)
+            wb_die("select");
+
+        /* move each ready connection one step on */
+        for (int i = 0; i < n; i++) {
+            struct conn *c = &conns[i];
+            if (c->state == FINISHED)
+                continue;
+            if (FD_ISSET(c->fd, &wr))
+                on_writable(c);
+            else if (FD_ISSET(c->fd, &rd))
+                on_readable(c);
+        }
+    }
+}
+
+/* The time is up: whatever is not finished has failed. */
+static void give_up(struct conn *conns, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct conn *c = &conns[i];
+        if (c->state == RECEIVING)
+            finish(c, "waiting for the answer", ETIMEDOUT);
+        else if (c->state != FINISHED)
+            finish(c, "connecting", ETIMEDOUT);
+    }
+}
+
+/* Start every connection; stop at the first descriptor select() cannot take. */
+static int start_all(struct conn *conns, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (start(&conns[i]) == -1)
+            return -1;
     return 0;
+}
+
+/* The two summary lines and the timeline. Returns the exit status. */
+static int summary(struct conn *conns, int n, double wall, int quiet)
+{
+    struct wb_timeline tl;
+    wb_timeline_init(&tl, n);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        wb_span_set(&tl, i, conns[i].start, conns[i].end);
+        if (conns[i].failed) {
+            wb_task_failed(&tl, i);
+            failed++;
+        }
+    }
+
+    printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
+    wb_used_time(wall);
+    if (!quiet)
+        wb_timeline_print(&tl, stdout);
+    wb_timeline_free(&tl);
+    return failed > 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    int timeout_s = 10, c;
-    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, &o))
-            usage(2);
-    }
-    /* Raise the open-file limit as far as allowed, so that the limit a large
-     * -n meets is select()'s FD_SETSIZE, the lesson here, not this one. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) /* if refused, the old limit stays: fine */
-        setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max});
-    int n, failed = 0, status = 0;
-    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
-    struct conn *conns = calloc((size_t)n, sizeof *conns);
-    if (!conns)
-        wb_die("calloc");
-    struct wb_timeline tl;
-    wb_timeline_init(&tl, n);
+    struct options opt;
+    int first_url = parse_options(argc, argv, &opt);
 
-    for (int i = 0; i < n; i++) /* fd -1 in all, so a refusal closes only what was opened */
-        conns[i] = (struct conn){.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
+    /* As many descriptors as allowed, so that the limit a large -n meets is
+     * select()'s FD_SETSIZE, the lesson here (refused: the old limit, fine). */
+    wb_raise_fd_limit(0);
+
+    /* the URLs, a lab server to answer them, and a connection for each */
+    int n;
+    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    wb_require_lab(urls, n);
+    struct conn *conns = calloc((size_t)n, sizeof *conns);
+    if (conns == NULL)
+        wb_die("calloc");
+    for (int i = 0; i < n; i++)
+        conns[i] =
+            (struct conn){.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
+
+    /* start them all, then serve them all from one thread until the time is up */
+    int status = 1;
     double t0 = wb_now();
-    for (int i = 0; i < n && status == 0; i++) {
-        int r = start(&conns[i], timeout_s);
-        status = r == -1 ? -1 : 0;
-        failed += r == 1;
+    if (start_all(conns, n) == 0) {
+        crawl(conns, n, t0 + opt.timeout_s);
+        give_up(conns, n);
+        status = summary(conns, n, wb_now() - t0, opt.common.quiet);
     }
-    while (status == 0) {
-        /* select() overwrites the sets with its answer, so they are built
-         * again before every call (the talk's loop called select() once). */
-        fd_set rd, wr;
-        FD_ZERO(&rd);
-        FD_ZERO(&wr);
-        int maxfd = -1, pending = 0;
-        double wake = wb_now() + 3600;
-        for (int i = 0; i < n; i++) {
-            struct conn *k = &conns[i];
-            if (k->state == FINISHED)
-                continue;
-            pending++;
-            FD_SET(k->fd, k->state == RECEIVING ? &rd : &wr);
-            maxfd = k->fd > maxfd ? k->fd : maxfd;
-            wake = k->deadline < wake ? k->deadline : wake;
-        }
-        if (pending == 0)
-            break;
-        double left = wake - wb_now(); /* sleep no later than the first deadline */
-        left = left > 0 ? left : 0;
-        struct timeval tv = {(time_t)left, (suseconds_t)((left - (time_t)left) * 1e6)};
-        if (select(maxfd + 1, &rd, &wr, NULL, &tv) == -1) {
-            if (errno == EINTR) /* a signal cut the wait short: just wait again */
-                continue;
-            wb_die("select");
-        }
-        double now = wb_now();
-        for (int i = 0; i < n; i++) {
-            struct conn *k = &conns[i];
-            if (k->state == FINISHED)
-                continue;
-            if (FD_ISSET(k->fd, &wr))
-                failed += on_writable(k);
-            else if (FD_ISSET(k->fd, &rd))
-                failed += on_readable(k);
-            if (k->state != FINISHED && now > k->deadline)
-                failed += finish(k, k->state == RECEIVING ? "waiting for the answer" : "connecting",
-                                 ETIMEDOUT);
-            if (k->state == FINISHED)
-                wb_span_set(&tl, i, k->start, now);
-        }
-    }
-    if (status == 0) {
-        double wall = wb_now() - t0;
-        printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
-        wb_used_time(wall);
-        if (!o.quiet)
-            wb_timeline_print(&tl, stdout);
-        if (failed == n)
-            wb_lab_hint();
-    }
-    for (int i = 0; i < n; i++) /* after a refusal, some are still open */
+
+    /* after a refusal, some are still open */
+    for (int i = 0; i < n; i++)
         if (conns[i].fd != -1)
             close(conns[i].fd);
-    wb_timeline_free(&tl);
     free(conns);
     wb_urls_free(urls, n);
-    return status != 0 || failed ? 1 : 0;
+    return status;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        printf(
+            "\nFetch every URL at once from one thread: non-blocking sockets, and\n"
+            "select() to wait until one of them is ready. With no URL, fetch N lab\n"
+            "URLs of MS milliseconds. N must stay below FD_SETSIZE (%d).\n"
+            "\n"
+            "  -n N          how many lab URLs (default 10)\n"
+            "  -d MS         the lab server's delay per URL (default 200)\n"
+            "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
+            "  -q            no timeline, only the results\n",
+            FD_SETSIZE);
+    exit(status);
+}
+
+/* Fill in opt from the command line; returns the index of the first URL. */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    return optind;
 }
