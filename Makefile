@@ -64,7 +64,7 @@ $(shell mkdir -p $(dir $(FLAGS_FILE)); \
 COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d
 
 .DEFAULT_GOAL := all
-.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab format slides slides-pdf
+.PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab format slides slides-pdf fuzz
 
 all: $(PROGS) $(EX_PROGS) ## build every chapter, exercise and solution
 
@@ -140,6 +140,11 @@ $(DECK_PDF): slides/build/%.pdf: slides/build/%.html slides/pdf.mjs slides/brows
 slides/build/index.html: $(DECKS) slides/index.sh
 	@mkdir -p $(@D)
 	@bash slides/index.sh $(DECKS) > $@
+
+# --- fuzzing --------------------------------------------------------------------
+FUZZ_SECONDS ?= 60
+fuzz: ## run every fuzzing harness (tests/fuzz/) for FUZZ_SECONDS each (default 60)
+	@bash tests/fuzz/run $(FUZZ_SECONDS)
 
 # Every C file the workbook has, for the formatter (and tests/style.bats).
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find chapters common exercises solutions tests -name '*.[ch]')
