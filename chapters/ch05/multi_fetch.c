@@ -1,4 +1,5 @@
-/* multi_fetch.c - fetch many pages at once the production way: libcurl's multi interface
+/* multi_fetch.c - fetch many pages at once the production way: libcurl's multi
+ * interface
  *
  * Talk: asynchronous programming (beyond the talk: what real programs use)
  * Usage: multi_fetch [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]
@@ -13,22 +14,14 @@
 #include <curl/curl.h>
 #include <getopt.h>
 
-/* --help: all of this on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
-static _Noreturn void usage(int status)
-{
-    fputs("Usage: multi_fetch [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
-          status ? stderr : stdout);
-    if (status == 0)
-        printf("\nFetch the URLs with libcurl's multi interface: one thread, many\n"
-               "transfers at once. With no URL, fetch N lab URLs of MS milliseconds.\n\n"
-               "  -n N          how many lab URLs (default 10)\n"
-               "  -d MS         the lab server's delay per URL (default 200)\n"
-               "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
-               "  -c MAX        at most MAX transfers at once (default: all)\n"
-               "  -q            no timeline, only the results\n");
-    exit(status);
-}
+/* The command line: the options every fetch program has, -t and -c. */
+struct options {
+    struct wb_opts common; /* -q, -n N, -d MS */
+    int timeout_s;         /* -t SECONDS */
+    int max;               /* -c MAX; 0: all at once */
+};
+
+static int parse_options(int argc, char **argv, struct options *opt);
 
 /* One URL's transfer: what the write callback counts, and libcurl's words
  * if it fails. */
@@ -49,130 +42,224 @@ struct run {
 /* libcurl hands over the body piece by piece; we only count it. */
 static size_t count_body(char *data, size_t size, size_t nmemb, void *arg)
 {
+    struct transfer *t = arg;
     (void)data;
-    ((struct transfer *)arg)->body += (long long)(size * nmemb);
+    t->body += (long long)(size * nmemb);
     return size * nmemb; /* less would tell libcurl to abort the transfer */
+}
+
+/* An easy handle for URL i, or NULL. Setting a known option fails only for
+ * lack of memory, but each is checked anyway. */
+static CURL *new_transfer(struct run *r, int i)
+{
+    struct transfer *t = &r->t[i];
+    CURL *easy = curl_easy_init();
+    if (easy == NULL)
+        return NULL;
+
+    /* PRIVATE tells done() which URL; NOSIGNAL: no SIGALRM for timeouts;
+     * PROXY "": the lab is on loopback, no proxy from the environment */
+    int ok = curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_PRIVATE, t) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, count_body) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_WRITEDATA, t) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_PROXY, "") == CURLE_OK;
+    if (ok)
+        return easy;
+
+    curl_easy_cleanup(easy);
+    return NULL;
 }
 
 /* Start URLs until max transfers are under way or no URL is left. */
 static void start_more(struct run *r)
 {
-    for (; r->next < r->n && r->active < r->max; r->next++) {
+    while (r->next < r->n && r->active < r->max) {
         int i = r->next;
-        struct transfer *t = &r->t[i];
-        CURL *easy = curl_easy_init();
-        CURLMcode mc = CURLM_OK;
+        r->next++;
         wb_task_begin(&r->tl, i);
-        /* Setting a known option fails only for lack of memory; check anyway. */
-        if (!easy || curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]) != CURLE_OK ||
-            curl_easy_setopt(easy, CURLOPT_PRIVATE, t) != CURLE_OK || /* which URL */
-            curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, count_body) != CURLE_OK ||
-            curl_easy_setopt(easy, CURLOPT_WRITEDATA, t) != CURLE_OK ||
-            curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error) != CURLE_OK ||
-            curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s) != CURLE_OK ||
-            curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK || /* no SIGALRM */
-            curl_easy_setopt(easy, CURLOPT_PROXY, "") != CURLE_OK ||    /* loopback: no proxy */
-            (mc = curl_multi_add_handle(r->multi, easy)) != CURLM_OK) {
-            fprintf(stderr, "multi_fetch: %s: %s\n", r->urls[i],
-                    mc != CURLM_OK ? curl_multi_strerror(mc) : "cannot set up the transfer");
-            curl_easy_cleanup(easy); /* does nothing with NULL */
-            r->failed++;
+
+        /* hand the transfer to the multi handle, which runs it from now on */
+        CURLMcode mc = CURLM_OK;
+        CURL *easy = new_transfer(r, i);
+        if (easy != NULL)
+            mc = curl_multi_add_handle(r->multi, easy);
+        if (easy != NULL && mc == CURLM_OK) {
+            r->active++;
             continue;
         }
-        r->active++;
+
+        /* this URL fails; the others go on */
+        const char *why = "cannot set up the transfer";
+        if (mc != CURLM_OK)
+            why = curl_multi_strerror(mc);
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, r->urls[i], why);
+        curl_easy_cleanup(easy); /* does nothing with NULL */
+        wb_task_end(&r->tl, i);
+        wb_task_failed(&r->tl, i);
+        r->failed++;
     }
 }
 
 /* A transfer is over: print its line (or its error) and free its handle. */
 static void done(struct run *r, CURL *easy, CURLcode res)
 {
+    /* which URL it was: its struct transfer, set as CURLOPT_PRIVATE */
     char *priv = NULL;
-    long header = 0;
-    if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv)
+    if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || priv == NULL)
         wb_die_err(EPROTO, "curl_easy_getinfo"); /* only a bug can get here */
     int i = (int)((struct transfer *)(void *)priv - r->t);
     wb_task_end(&r->tl, i);
-    if (res == CURLE_OK && curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &header) != CURLE_OK)
-        res = CURLE_BAD_FUNCTION_ARGUMENT;
-    if (res != CURLE_OK) {
-        fprintf(stderr, "multi_fetch: %s: %s\n", r->urls[i],
-                r->t[i].error[0] ? r->t[i].error : curl_easy_strerror(res));
+
+    /* all bytes received, headers and body, like the raw-socket programs */
+    long header = 0;
+    if (res == CURLE_OK)
+        res = curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &header);
+    if (res == CURLE_OK) {
+        wb_result(i, header + r->t[i].body, wb_task_seconds(&r->tl, i), r->urls[i]);
+    } else {
+        const char *why = r->t[i].error;
+        if (why[0] == '\0')
+            why = curl_easy_strerror(res);
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, r->urls[i], why);
+        wb_task_failed(&r->tl, i);
         r->failed++;
-    } else { /* all bytes received, headers and body, like the raw-socket programs */
-        wb_result(i, header + r->t[i].body, r->tl.span[i].end - r->tl.span[i].start, r->urls[i]);
     }
+
+    /* the slot is free for the next URL */
     if (curl_multi_remove_handle(r->multi, easy) != CURLM_OK)
         wb_die_err(EPROTO, "curl_multi_remove_handle"); /* only a bug can get here */
     curl_easy_cleanup(easy);
     r->active--;
 }
 
+/* The multi handle itself failed: nothing more can run. */
+static _Noreturn void die_multi(const char *what, CURLMcode mc)
+{
+    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
+            curl_multi_strerror(mc));
+    exit(1);
+}
+
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    struct run r = {.timeout_s = 10};
-    int c;
-    while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            r.timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'c')
-            r.max = (int)wb_opt_long("-c", optarg, 1, 100000);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, &o))
-            usage(2);
-    }
-    /* One socket per transfer: raise the soft limit (often 1024) to the hard one. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) /* if refused, the old limit stays: fine */
-        setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max});
-    r.urls = wb_urls(argc - optind, argv + optind, &o, &r.n);
-    r.max = r.max == 0 || r.max > r.n ? r.n : r.max;
-    if (!(r.t = calloc((size_t)r.n, sizeof *r.t)))
+    struct options opt;
+    int first_url = parse_options(argc, argv, &opt);
+
+    /* one socket per transfer: lift the soft limit (often 1024) to the hard one */
+    wb_raise_fd_limit(1);
+
+    /* the URLs, a lab server to answer them, and a slot for each transfer */
+    struct run r = {.timeout_s = opt.timeout_s};
+    r.urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &r.n);
+    wb_require_lab(r.urls, r.n);
+    r.max = opt.max;
+    if (r.max == 0 || r.max > r.n)
+        r.max = r.n;
+    r.t = calloc((size_t)r.n, sizeof *r.t);
+    if (r.t == NULL)
         wb_die("calloc");
     wb_timeline_init(&r.tl, r.n);
-    CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any handle */
+
+    /* libcurl's global set-up, once, before any handle */
+    CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {
-        fprintf(stderr, "multi_fetch: curl_global_init: %s\n", curl_easy_strerror(cc));
+        fprintf(stderr, "%s: curl_global_init: %s\n", program_invocation_short_name,
+                curl_easy_strerror(cc));
         return 1;
     }
-    if (!(r.multi = curl_multi_init()))
+    r.multi = curl_multi_init();
+    if (r.multi == NULL)
         wb_die_err(ENOMEM, "curl_multi_init");
 
+    /* the loop, run by libcurl: perform, collect, poll */
     double t0 = wb_now();
     start_more(&r);
     while (r.active > 0) {
-        int running, left;
-        CURLMsg *msg;
-        /* Let libcurl do all that its sockets allow now, without blocking... */
+        /* let libcurl do all that its sockets allow now, without blocking */
+        int running;
         CURLMcode mc = curl_multi_perform(r.multi, &running);
-        /* ...then collect the finished transfers, each freeing a slot. */
-        while (mc == CURLM_OK && (msg = curl_multi_info_read(r.multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                done(&r, msg->easy_handle, msg->data.result);
-                start_more(&r);
-            }
+        if (mc != CURLM_OK)
+            die_multi("curl_multi_perform", mc);
+
+        /* collect the finished transfers, each freeing a slot for the next URL */
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(r.multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            done(&r, msg->easy_handle, msg->data.result);
+            start_more(&r);
+        }
+        if (r.active == 0)
+            break;
+
         /* Sleep until a socket is ready or libcurl's next timeout is due (it
          * knows both); the 1000 ms is only an upper bound. */
-        if (mc == CURLM_OK && r.active > 0)
-            mc = curl_multi_poll(r.multi, NULL, 0, 1000, NULL);
-        if (mc != CURLM_OK) {
-            fprintf(stderr, "multi_fetch: %s\n", curl_multi_strerror(mc));
-            return 1;
-        }
+        mc = curl_multi_poll(r.multi, NULL, 0, 1000, NULL);
+        if (mc != CURLM_OK)
+            die_multi("curl_multi_poll", mc);
     }
     double wall = wb_now() - t0;
+
+    /* the summary */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!o.quiet)
+    if (!opt.common.quiet)
         wb_timeline_print(&r.tl, stdout);
-    if (r.failed == r.n)
-        wb_lab_hint();
+
     curl_multi_cleanup(r.multi);
     curl_global_cleanup();
     wb_timeline_free(&r.tl);
     free(r.t);
     wb_urls_free(r.urls, r.n);
-    return r.failed ? 1 : 0;
+    return r.failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs("\nFetch the URLs with libcurl's multi interface: one thread, many\n"
+              "transfers at once. With no URL, fetch N lab URLs of MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
+              "  -c MAX        at most MAX transfers at once (default: all)\n"
+              "  -q            no timeline, only the results\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line; returns the index of the first URL. */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10, .max = 0};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'c': opt->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    return optind;
 }
