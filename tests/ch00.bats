@@ -3,7 +3,8 @@
 
 setup_file() {
     load helper
-    lab_start -t 1 # 408 after one second, so the timeout test is quick
+    # 408 after one second and 504 at a barrier after two, so those tests are quick
+    lab_start -t 1 -b 2
 }
 teardown_file() {
     load helper
@@ -29,6 +30,22 @@ while b"\r\n" not in data:
     data += chunk
 print(data.split(b"\r\n")[0].decode())
 EOF
+}
+
+# Send COUNT requests for PATH at once; print each answer as "STATUS BODY", the
+# same answers counted on one line ("5 200 all 5 arrived").
+at_once() {
+    local count=$1 path=$2 dir="$BATS_TEST_TMPDIR/at_once" i pids=()
+    mkdir -p "$dir"
+    for i in $(seq "$count"); do
+        timeout 20 curl -s --max-time 15 -o "$dir/body$i" -w '%{http_code}' \
+            "$LAB_URL$path" >"$dir/status$i" 3>&- &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for i in $(seq "$count"); do
+        echo "$(cat "$dir/status$i") $(cat "$dir/body$i")"
+    done | sort | uniq -c | sed 's/^ *//'
 }
 
 # After a bad request the server must still serve everybody else.
@@ -91,7 +108,7 @@ assert_still_serving() {
     curl -sf --max-time 5 -o /dev/null "$LAB_URL/delay/10"
     curl -sf --max-time 5 -o /dev/null "$LAB_URL/bytes/1"
     run -0 curl -sf --max-time 5 "$LAB_URL/stats"
-    assert_output '{"served": 2, "active": 0, "peak": 1}'
+    assert_output '{"served": 2, "active": 0, "peak": 1, "barrier_waiting": 0, "barrier_rounds": 0}'
     lab_reset
     assert_equal "$(lab_stat served)" 0
     assert_equal "$(lab_stat peak)" 0
@@ -213,4 +230,109 @@ EOF
     assert_output --partial "Usage: labserver"
     run -2 "$WB_BIN/ch00/labserver" -p notaport
     run -2 "$WB_BIN/ch00/labserver" --bogus
+}
+
+@test "/barrier/5: five requests at once are all answered 200 together" {
+    run -0 at_once 5 /barrier/5
+    assert_output "5 200 all 5 arrived"
+    assert_equal "$(lab_stat barrier_rounds)" 1
+    assert_equal "$(lab_stat peak)" 5
+}
+
+@test "/barrier/5 with only three: each gets 504 after -b, saying how many came" {
+    run -0 at_once 3 /barrier/5
+    assert_output "3 504 only 3 of 5 arrived"
+    assert_equal "$(lab_stat barrier_rounds)" 0
+    assert_equal "$(lab_stat barrier_waiting)" 0
+}
+
+@test "/barrier/5: requests past five start a new round" {
+    run -0 at_once 10 /barrier/5
+    assert_output "10 200 all 5 arrived"
+    assert_equal "$(lab_stat barrier_rounds)" 2
+    lab_reset
+    run -0 at_once 7 /barrier/5
+    assert_line "5 200 all 5 arrived"
+    assert_line "2 504 only 2 of 5 arrived"
+}
+
+@test "/barrier/N takes 1 <= N <= 10000; any other N is 404" {
+    run -0 curl -s --max-time 5 "$LAB_URL/barrier/1"
+    assert_output "all 1 arrived"
+    for n in 0 10001 -1 abc; do
+        run -0 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$LAB_URL/barrier/$n"
+        assert_output "404"
+    done
+}
+
+@test "a client that leaves a barrier no longer counts, and others are still served" {
+    # one leaves with a goodbye (FIN), one with a reset
+    run -0 timeout 10 python3 - "$LAB_PORT" <<'EOF'
+import socket, struct, sys, time
+for linger in (False, True):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /barrier/2 HTTP/1.1\r\nHost: lab\r\n\r\n")
+    time.sleep(0.2)
+    if linger:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+EOF
+    for _ in $(seq 50); do
+        [ "$(lab_stat barrier_waiting)" = 0 ] && break
+        sleep 0.1
+    done
+    assert_equal "$(lab_stat barrier_waiting)" 0
+    # alone again: had a leaver still counted, this one would pass at once
+    run -0 at_once 1 /barrier/2
+    assert_output "1 504 only 1 of 2 arrived"
+    assert_still_serving
+    assert_equal "$(lab_stat active)" 0
+}
+
+@test "/drip/N delivers exactly N bytes, in many small pieces" {
+    run -0 bash -c "timeout 10 curl -sf --max-time 8 '$LAB_URL/drip/5000' | wc -c"
+    assert_output "5000"
+    # a client that reads until the end counts N; its first read holds far less
+    run -0 timeout 10 python3 - "$LAB_PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(8)
+s.sendall(b"GET /drip/3000 HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n")
+reads = []
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    reads.append(chunk)
+head, _, body = b"".join(reads).partition(b"\r\n\r\n")
+first = reads[0].partition(b"\r\n\r\n")[2]
+print(head.split(b"\r\n")[0].decode())
+print("Content-Length: 3000" if b"Content-Length: 3000" in head else "no Content-Length")
+print("body: %d bytes" % len(body))
+print("first read: %s" % ("short" if len(first) < 3000 else "all of it"))
+print("reads: %s" % ("more than ten" if len(reads) > 10 else str(len(reads))))
+EOF
+    assert_output "HTTP/1.1 200 OK
+Content-Length: 3000
+body: 3000 bytes
+first read: short
+reads: more than ten"
+}
+
+@test "/drip/N is capped at 1 MiB, and is counted as active while it drips" {
+    run -0 curl -sf --max-time 5 -I "$LAB_URL/drip/99999999"
+    assert_line --partial "Content-Length: 1048576"
+    timeout 5 curl -s --max-time 0.5 -o /dev/null "$LAB_URL/drip/100000" 3>&- &
+    local pid=$!
+    sleep 0.2
+    assert_equal "$(lab_stat active)" 1
+    wait "$pid" || true
+}
+
+@test "a second labserver on a taken port says a lab may be running, and how to move" {
+    run -1 --separate-stderr timeout 5 "$WB_BIN/ch00/labserver" -p "$LAB_PORT"
+    assert_stderr_contains "port $LAB_PORT is taken: a lab server may already be running there"
+    assert_stderr_contains "make serve PORT=$((LAB_PORT + 1))"
+    assert_stderr_contains "LAB_URL=http://127.0.0.1:$((LAB_PORT + 1))"
+    assert_still_serving
 }

@@ -523,6 +523,16 @@ static const char *content_type(const char *body)
     return "text/plain";
 }
 
+/* An answered request leaves the active count and joins the served one. */
+static void count_answered(struct server *s, struct conn *c)
+{
+    if (!c->active)
+        return;
+    c->active = 0;
+    s->active--;
+    s->served++;
+}
+
 /* Queue an answer: a head, then either a small body or `stream` bytes of the
  * pattern. flush() sends it. An answered request stops counting as active. */
 static void respond(struct server *s, struct conn *c, int status, const char *body,
@@ -560,12 +570,9 @@ static void respond(struct server *s, struct conn *c, int status, const char *bo
     c->state = WRITING;
     timer_cancel(s, c);
 
-    /* answered: it leaves the active count and joins the served one */
-    if (c->active) {
-        c->active = 0;
-        s->active--;
-        s->served++;
-    }
+    /* a drip counts as answered only once its last piece is out (see flush) */
+    if (!c->drip)
+        count_answered(s, c);
 }
 
 static void log_request(const struct server *s, const struct conn *c)
@@ -647,6 +654,7 @@ static int flush(struct server *s, struct conn *c)
         }
         count_written(c, (size_t)w);
     }
+    count_answered(s, c);
     c->drip = 0;
     log_request(s, c);
 
@@ -767,10 +775,10 @@ static void drip_start(struct server *s, struct conn *c)
         fprintf(stderr, "labserver: setsockopt TCP_NODELAY: %s\n", strerror(errno));
 
     long n = c->number < DRIP_MAX ? c->number : DRIP_MAX;
-    respond(s, c, 200, NULL, n);
     c->drip = 1;
     c->pieces = 0;
     c->piece_left = next_piece(c);
+    respond(s, c, 200, NULL, n);
 }
 
 /* /stats: the counters as JSON. Not counted itself, so it can watch the others. */
