@@ -74,3 +74,24 @@ cost() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n { print $3 }' <<<"$output";
     assert_stderr_contains "the open-file limit is 600, so N stops at 584"
     assert_line --regexp '^epoll +584 +[0-9.]+$'
 }
+
+# ---- multi_socket_fetch and loop_per_core: thousands at once ------------------
+
+# 2,000 URLs of 500 ms; a sanitizer's slower start-up gets 1.5 s, so that every
+# fetch is still waiting when the last one arrives.
+scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
+
+@test "multi_socket_fetch fetches 2,000 slow URLs at once through libcurl's socket interface" {
+    run -0 timeout 60 "$WB_BIN/ch06/multi_socket_fetch" -q -n 2000 -d "$(scale_delay)"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 2000
+    assert_line --regexp '^used time: [0-9.]+ s$'
+    assert_equal "$(lab_stat peak)" 2000
+}
+
+@test "multi_socket_fetch --max 4 never has more than four transfers at once" {
+    run -0 timeout 20 "$WB_BIN/ch06/multi_socket_fetch" -q -d 100 --max 4
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_equal "$(lab_stat peak)" 4
+}
