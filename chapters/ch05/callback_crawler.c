@@ -1,12 +1,15 @@
-/* callback_crawler.c - fetch pages at once with an event loop, callbacks and futures
+/* callback_crawler.c - fetch pages at once with an event loop and callbacks
  *
- * Talk: asynchronous programming / the selectors + Future + Crawler cell
+ * Talk: asynchronous programming / the selectors + Crawler cell
  * Usage: callback_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
- * Shows: a tiny event loop on epoll (register a descriptor with a callback and
- *        its data, unregister, run until stopped), as Python's DefaultSelector
- *        is on Linux; a future (add_done_callback, set_result); a crawler whose
- *        state is a struct passed along: fetch -> connected -> read_response.
- * Compare: select_crawler.c (select, one loop body), multi_fetch.c (libcurl)
+ * Shows: a crawler whose steps are callbacks on a tiny epoll loop: fetch()
+ *        connects without waiting and registers connected(), which sends the
+ *        request and registers read_response(), which counts the answer until
+ *        the server closes. What one step leaves for the next lives in a
+ *        struct, since each callback returns to the loop (stack ripping).
+ * Compare: callback_loop.c (the same loop on its own, with futures),
+ *          select_crawler.c (select, one loop body), coroutine_crawler.c
+ *          (the steps as one function again), multi_fetch.c (libcurl). Linux.
  */
 #include "workbook.h"
 
@@ -15,146 +18,172 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-/* --help: all of this on stdout, exit 0; a bad option: line one on stderr, exit 2 */
-static _Noreturn void usage(int status)
-{
-    fputs("Usage: callback_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
-          status ? stderr : stdout);
-    if (status == 0)
-        puts("\nFetch every URL at once from one thread, an epoll loop calling each fetch's\n"
-             "next step when its socket is ready. With no URL, fetch N lab URLs of MS ms\n"
-             "(10 of 200). -t: give up on a URL not done after SECONDS (10). -q: no timeline.");
-    exit(status);
-}
-
-/* ---- the event loop: Python's selector.register()/unregister() + loop() ---- */
-struct loop {
-    int epfd, stopped;
+/* The command line: the options every fetch program has, and -t. */
+struct options {
+    struct wb_opts common; /* -q, -n N, -d MS */
+    int timeout_s;         /* -t SECONDS */
 };
-/* A descriptor and what to call when it is ready (NULL: not registered). Python
- * registers a bound method (self.connected); C a function and its object (data). */
+
+static int parse_options(int argc, char **argv, struct options *opt);
+
+/* ---- the event loop, the same as callback_loop.c ------------------------- */
+
+/* Python's selector.register(fd, events, data) keeps a bound method as the
+ * data (self.connected); C keeps a function and the object it works on. */
 typedef void callback(int fd, void *data);
+
 struct watch {
-    callback *cb;
-    void *data;
     int fd;
+    callback *cb; /* NULL: not registered */
+    void *data;
 };
 
-static int loop_register(struct loop *l, struct watch *w, uint32_t mask, callback *cb, void *data)
+struct loop {
+    int epfd;
+    int stopped;
+};
+
+/* Ask epoll to report fd for the events in mask, and remember what to call. */
+static int loop_register(struct loop *l, struct watch *w, uint32_t mask, callback *cb,
+                         void *data)
 {
     struct epoll_event ev = {.events = mask, .data.ptr = w};
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) == -1)
+        return -1;
+
+    w->cb = cb;
     w->data = data;
-    w->cb = epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0 ? cb : NULL;
-    return w->cb ? 0 : -1;
+    return 0;
 }
 
 static void loop_unregister(struct loop *l, struct watch *w)
 {
     if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL) == -1)
         wb_die("epoll_ctl"); /* only a bug in this file can get here */
-    w->cb = NULL;            /* an event of this batch not yet handled is then skipped */
+
+    /* an event of this batch not yet handled is then skipped */
+    w->cb = NULL;
 }
 
-/* Call the callback of each ready descriptor until stopped or past the deadline
- * (a wb_now() time). Level-triggered: data left unread is reported again. */
+/* Call the callback of each ready descriptor until stopped, or until the
+ * deadline (a wb_now() time). Level-triggered: unread data is reported again. */
 static void loop_run(struct loop *l, double deadline)
 {
     struct epoll_event ev[256];
     while (!l->stopped) {
-        int ms = (int)((deadline - wb_now()) * 1000) + 1, n;
-        if (ms <= 0 || (n = epoll_wait(l->epfd, ev, 256, ms)) == 0)
-            return;                    /* time is up */
-        if (n == -1 && errno != EINTR) /* EINTR: a signal cut the wait short, wait again */
+        int ms = (int)((deadline - wb_now()) * 1000) + 1;
+        if (ms <= 0)
+            return;
+
+        int ready = epoll_wait(l->epfd, ev, 256, ms);
+        if (ready == -1 && errno == EINTR)
+            continue; /* a signal cut the wait short: wait again */
+        if (ready == -1)
             wb_die("epoll_wait");
-        for (int i = 0; i < n; i++) {
+        if (ready == 0)
+            return; /* the time is up */
+
+        for (int i = 0; i < ready; i++) {
             struct watch *w = ev[i].data.ptr;
-            if (w->cb)
+            if (w->cb != NULL)
                 w->cb(w->fd, w->data);
         }
     }
 }
 
-/* ---- a future: a result that is not there yet, and what to do with it ---- */
-struct future {
-    long long result;
-    void (*fn)(struct future *f, void *arg); /* Python keeps a list; one is enough here */
-    void *arg;
-};
+/* ---- the crawler: all a fetch must remember from one callback to the next */
 
-static void add_done_callback(struct future *f, void (*fn)(struct future *, void *), void *arg)
-{
-    f->fn = fn;
-    f->arg = arg;
-}
-
-static void set_result(struct future *f, long long result)
-{
-    f->result = result;
-    f->fn(f, f->arg);
-}
-
-/* ---- the crawler: all a fetch must remember from one callback to the next ---- */
-struct crawl { /* what the crawlers share */
+/* What the crawlers share; pending is the talk's Crawler.counter, counting down. */
+struct crawl {
     struct loop loop;
-    int pending, failed; /* pending: the talk's Crawler.counter, counting down */
+    int pending, failed;
     struct wb_timeline tl;
 };
+
 struct crawler {
     struct crawl *crawl;
     struct watch watch; /* watch.fd is the socket, -1 when there is none */
-    int index, len, sent, err;
-    const char *url, *what; /* what failed, and err its errno (or 0) */
+    int index;
+    const char *url;
     char request[1024];
+    int len, sent;
     long long bytes;
-    struct future done; /* resolved with the byte count, or -1 */
 };
 
-/* The end of a fetch, good or bad: close its socket, resolve its future. */
+/* The end of a fetch, good or bad: close its socket, print its line, count
+ * down; the last one stops the loop (the talk's "stopped = True"). */
 static void finish(struct crawler *c, const char *what, int err)
 {
-    if (c->watch.cb)
-        loop_unregister(&c->crawl->loop, &c->watch);
+    struct crawl *all = c->crawl;
+    if (c->watch.cb != NULL)
+        loop_unregister(&all->loop, &c->watch);
     if (c->watch.fd != -1)
         close(c->watch.fd);
     c->watch.fd = -1;
-    wb_task_end(&c->crawl->tl, c->index);
-    c->what = what || c->bytes > 0 ? what : "the server closed without answering";
-    c->err = err;
-    set_result(&c->done, c->what ? -1 : c->bytes);
+    wb_task_end(&all->tl, c->index);
+
+    if (what == NULL && c->bytes == 0)
+        what = "the server closed without answering";
+    if (what == NULL) {
+        wb_result(c->index, c->bytes, wb_task_seconds(&all->tl, c->index), c->url);
+    } else {
+        if (err != 0)
+            fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name, c->url,
+                    what, strerror(err));
+        else
+            fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, c->url,
+                    what);
+        wb_task_failed(&all->tl, c->index);
+        all->failed++;
+    }
+
+    all->pending--;
+    if (all->pending == 0)
+        all->loop.stopped = 1;
 }
 
+/* Readable: take one chunk per call, as the talk does, until the server closes. */
 static void read_response(int fd, void *data)
 {
     struct crawler *c = data;
     char buf[4096];
-    ssize_t r = recv(fd, buf, sizeof buf, 0); /* one chunk per call, as in the talk */
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
     if (r > 0)
         c->bytes += r;
-    else if (r == 0) /* the server closed: the whole answer is in */
-        finish(c, NULL, 0);
-    else if (errno != EAGAIN && errno != EINTR) /* those two: wait for the next call */
-        finish(c, "recv", errno);
+    else if (r == 0)
+        finish(c, NULL, 0); /* the server closed: the whole answer is in */
+    else if (errno != EAGAIN && errno != EINTR)
+        finish(c, "recv", errno); /* EAGAIN, EINTR: wait for the next call */
 }
 
-/* Writable after a non-blocking connect: the handshake is over; SO_ERROR says how. */
+/* Writable after a non-blocking connect: the handshake is over, and SO_ERROR
+ * says how it went. Then send the request, and wait for the answer. */
 static void connected(int fd, void *data)
 {
     struct crawler *c = data;
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
-        finish(c, "connect", err ? err : errno);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+        err = errno;
+    if (err != 0) {
+        finish(c, "connect", err);
         return;
     }
-    ssize_t w = send(fd, c->request + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
-    if (w == -1 && errno != EAGAIN && errno != EINTR) { /* those two: try again next call */
+
+    /* send what the socket takes; EAGAIN, EINTR: try again on the next call */
+    ssize_t w =
+        send(fd, c->request + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
+    if (w == -1 && errno != EAGAIN && errno != EINTR) {
         finish(c, "send", errno);
         return;
     }
-    c->sent += w > 0 ? (int)w : 0;
+    if (w > 0)
+        c->sent += (int)w;
     if (c->sent < c->len)
-        return; /* a short write: still registered, the rest goes on the next call */
-    loop_unregister(&c->crawl->loop, &c->watch); /* all sent: now wait for the answer */
+        return; /* a short write: still registered, the rest goes next call */
+
+    /* all sent: from now on, wait until the socket is readable */
+    loop_unregister(&c->crawl->loop, &c->watch);
     if (loop_register(&c->crawl->loop, &c->watch, EPOLLIN, read_response, c) == -1)
         finish(c, "epoll_ctl", errno);
 }
@@ -163,88 +192,136 @@ static void connected(int fd, void *data)
 static void fetch(struct crawler *c)
 {
     char host[256], port[16];
-    const char *path, *what = NULL;
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
-    int rc = -1; /* getaddrinfo()'s answer; once it is 0, errno says why */
+    const char *path;
     wb_task_begin(&c->crawl->tl, c->index);
-    if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1)
-        what = "not a URL";
-    else if ((c->len = snprintf(c->request, sizeof c->request,
-                                "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port)) >=
-             (int)sizeof c->request)
-        what = "URL too long";
-    else if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) /* blocks; loopback is instant */
-        what = gai_strerror(rc);
-    else if ((c->watch.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+
+    /* the request: HTTP/1.0, so the server closes the connection when done */
+    if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1) {
+        finish(c, "not a URL", 0);
+        return;
+    }
+    c->len = snprintf(c->request, sizeof c->request,
+                      "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
+    if (c->len >= (int)sizeof c->request) {
+        finish(c, "URL too long", 0);
+        return;
+    }
+
+    /* the address: getaddrinfo() blocks, but a loopback name is answered at once */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        finish(c, gai_strerror(rc), 0);
+        return;
+    }
+
+    /* EINPROGRESS: under way, and connected() will hear how it went */
+    const char *what = NULL;
+    c->watch.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->watch.fd == -1)
         what = "socket";
-    else if (connect(c->watch.fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-        what = "connect"; /* EINPROGRESS: under way; connected() will hear how it went */
+    else if (connect(c->watch.fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+             errno != EINPROGRESS)
+        what = "connect";
     else if (loop_register(&c->crawl->loop, &c->watch, EPOLLOUT, connected, c) == -1)
         what = "epoll_ctl";
-    if (what)
-        finish(c, what, rc == 0 ? errno : 0);
-    if (rc == 0)
-        freeaddrinfo(ai);
-}
-
-/* ---- main: one crawler per URL; the loop stops when every future is done ---- */
-static void on_done(struct future *f, void *arg)
-{
-    struct crawler *c = arg;
-    struct wb_span *s = &c->crawl->tl.span[c->index];
-    if (f->result < 0)
-        fprintf(stderr, "callback_crawler: %s: %s%s%s\n", c->url, c->what, c->err ? ": " : "",
-                c->err ? strerror(c->err) : "");
-    else
-        wb_result(c->index, f->result, s->end - s->start, c->url);
-    c->crawl->failed += f->result < 0;
-    if (--c->crawl->pending == 0) /* the talk's "if Crawler.counter == 10: stopped = True" */
-        c->crawl->loop.stopped = 1;
+    int err = errno;
+    freeaddrinfo(ai);
+    if (what != NULL)
+        finish(c, what, err);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    int timeout_s = 10, c, n;
-    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, &o))
-            usage(2);
-    }
-    struct rlimit rl; /* a socket per fetch: lift the soft limit (often 1024) to the hard one */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) /* if refused, the old limit stays: fine */
-        setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max});
-    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
+    struct options opt;
+    int first_url = parse_options(argc, argv, &opt);
+
+    /* a socket per fetch: lift the soft limit (often 1024) to the hard one */
+    wb_raise_fd_limit(1);
+
+    /* the URLs, a lab server to answer them, a crawler for each, one loop */
+    int n;
+    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    wb_require_lab(urls, n);
     struct crawler *crawlers = calloc((size_t)n, sizeof *crawlers);
-    struct crawl all = {.loop.epfd = epoll_create1(EPOLL_CLOEXEC), .pending = n};
-    if (!crawlers || all.loop.epfd == -1)
-        wb_die(crawlers ? "epoll_create1" : "calloc");
+    if (crawlers == NULL)
+        wb_die("calloc");
+    struct crawl all = {.pending = n};
+    all.loop.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (all.loop.epfd == -1)
+        wb_die("epoll_create1");
     wb_timeline_init(&all.tl, n);
+
+    /* the talk's main: start every fetch, then run the loop; -t is one
+     * deadline for all, since all start together */
     double t0 = wb_now();
     for (int i = 0; i < n; i++) {
-        struct crawler *k = &crawlers[i];
-        *k = (struct crawler){.crawl = &all, .watch.fd = -1, .index = i, .url = urls[i]};
-        add_done_callback(&k->done, on_done, k);
-        fetch(k);
+        crawlers[i] = (struct crawler){.crawl = &all, .index = i, .url = urls[i]};
+        crawlers[i].watch.fd = -1;
+        fetch(&crawlers[i]);
     }
-    loop_run(&all.loop, t0 + timeout_s); /* -t: all started just now, one deadline for all */
+    loop_run(&all.loop, t0 + opt.timeout_s);
+
+    /* what is still under way when the time ran out has failed */
     for (int i = 0; i < n; i++)
-        if (crawlers[i].watch.fd != -1) /* still under way when the time ran out */
+        if (crawlers[i].watch.fd != -1)
             finish(&crawlers[i], "no answer in time", ETIMEDOUT);
     double wall = wb_now() - t0;
+
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!o.quiet)
+    if (!opt.common.quiet)
         wb_timeline_print(&all.tl, stdout);
-    if (all.failed == n)
-        wb_lab_hint();
+
     close(all.loop.epfd);
     free(crawlers);
     wb_timeline_free(&all.tl);
     wb_urls_free(urls, n);
-    return all.failed ? 1 : 0;
+    return all.failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs(
+            "\nFetch every URL at once from one thread, an epoll loop calling each\n"
+            "fetch's next step when its socket is ready. With no URL, fetch N lab\n"
+            "URLs of MS milliseconds.\n"
+            "\n"
+            "  -n N          how many lab URLs (default 10)\n"
+            "  -d MS         the lab server's delay per URL (default 200)\n"
+            "  -t SECONDS    give up on what is not done after this long (default 10)\n"
+            "  -q            no timeline, only the results\n",
+            stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line; returns the index of the first URL. */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    return optind;
 }
