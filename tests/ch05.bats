@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # ch05: the road of asynchronous I/O, from blocking sockets to select, an
-# epoll event loop with callbacks, and libcurl's multi interface, checked
-# against a private lab server. Concurrency is read off the server's peak
+# epoll event loop with callbacks and futures, and libcurl's multi interface,
+# checked against a private lab server. Concurrency is read off the server's peak
 # counter; CPU time and wall time come from the programs' own output.
 # (simple_coroutine, producer_consumer, event_loop_hello and
 # coroutine_crawler have their suite in ch05_coroutines.bats.)
@@ -125,6 +125,27 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
     assert_equal "$(lab_stat peak)" 10
 }
 
+@test "callback_loop calls each timer back when it is due, not in the order they were registered" {
+    run --separate-stderr -0 timeout 20 "$WB_BIN/ch05/callback_loop" -n 3 -d 100
+    no_sanitizer_report
+    assert_line --index 0 --regexp '^timer 2 fired after 0\.[0-9]{3} s \(set for 100 ms\)$'
+    assert_line --index 1 --regexp '^timer 1 fired after 0\.[0-9]{3} s \(set for 200 ms\)$'
+    assert_line --index 2 --regexp '^timer 0 fired after 0\.[0-9]{3} s \(set for 300 ms\)$'
+    assert_line --index 3 --regexp '^used time: [0-9.]+ s$'
+    assert_equal "${#lines[@]}" 4
+    assert_equal "$stderr" ""
+}
+
+@test "callback_loop waits for all its timers at once: the last is due at 0.5 s, not 1.5 s" {
+    run -0 timeout 20 "$WB_BIN/ch05/callback_loop" -n 5 -d 100
+    no_sanitizer_report
+    assert_line --index 0 --regexp '^timer 4 '
+    assert_line --index 4 --regexp '^timer 0 '
+    # one after another the waits would add up to 100 + 200 + ... + 500 ms
+    holds "$(reported used) >= 0.5 && $(reported used) < 1.5" ||
+        fail "used time $(reported used) s, expected from 0.5 s to under 1.5 s"
+}
+
 @test "multi_fetch runs all ten at once through libcurl's multi interface" {
     run -0 timeout 20 "$WB_BIN/ch05/multi_fetch" -q -d 300
     no_sanitizer_report
@@ -221,23 +242,49 @@ scale_time_ok() {
     done
 }
 
-@test "with no lab server every program says how to start one, and exits 1" {
-    local p
-    export LAB_URL="http://127.0.0.1:$(closed_port)"
-    for p in "${PROGS[@]}"; do
-        run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/$p" -q -n 2
+@test "with no lab server, the README's first command says in one line how to start one" {
+    local p address
+    address="http://127.0.0.1:$(closed_port)"
+    export LAB_URL=$address
+    # ./ch05/select_crawler first, as the README has it, then every other one
+    for p in select_crawler "${PROGS[@]}"; do
+        run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/$p"
         no_sanitizer_report
+        assert_equal "$output" "" # no result lines, no used time, no timeline
+        assert_equal "${#stderr_lines[@]}" 1
+        assert_stderr_contains "$p: no lab server answers at $address"
         assert_stderr_contains "make serve"
+    done
+}
+
+@test "in a mixed run the failed fetch gets its own mark in the timeline, and the exit is 1" {
+    local p port
+    port=$(closed_port)
+    for p in "${PROGS[@]}"; do
+        LC_ALL=C run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/$p" \
+            "$LAB_URL/delay/50?i=0" "127.0.0.1:$port/" "$LAB_URL/delay/50?i=2"
+        no_sanitizer_report
+        assert_equal "$(result_lines)" 2
+        assert_stderr_contains "$p: 127.0.0.1:$port/: "
+        # the legend names both marks; the failed row has only x and dots
+        assert_line --regexp '^timeline: 3 tasks, one column = [0-9.]+ ms; # ran, x failed \(1\)$'
+        assert_line --regexp '^    0 [.#]*#[.#]*$'
+        assert_line --regexp '^    1 [.x]*x[.x]*$'
+        assert_line --regexp '^    2 [.#]*#[.#]*$'
     done
 }
 
 @test "--help explains and exits 0; a bad option prints the usage and exits 2" {
     local p
-    for p in "${PROGS[@]}"; do
+    for p in "${PROGS[@]}" callback_loop; do
         run -0 timeout 5 "$WB_BIN/ch05/$p" --help
         assert_line --index 0 --regexp "^Usage: $p "
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" --bogus
         assert_stderr_contains "Usage: $p "
+        run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" -n 0
+        assert_stderr_contains "-n"
+    done
+    for p in "${PROGS[@]}"; do
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" -t 0
         assert_stderr_contains "-t"
     done
