@@ -30,10 +30,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-/* ===================================================================================
- * Part 1: HTTP requests, parsed from the bytes received so far
- * ===================================================================================
- */
+/* ==== Part 1: HTTP requests, parsed from the bytes received so far ================ */
 
 /* A request head longer than this gets 431. */
 #define HEAD_MAX (8 * 1024)
@@ -51,7 +48,7 @@ enum page {
     PAGE_HANG,
     PAGE_STATS,
     PAGE_BARRIER,
-    PAGE_DRIP,
+    PAGE_DRIP
 };
 
 /* One request, as parse_request() found it. */
@@ -215,15 +212,15 @@ static int parse_request(const char *buf, size_t len, struct request *req)
     snprintf(req->line, sizeof req->line, "%.*s", (int)line_len, buf);
 
     /* a copy ending in '\0', so that sscanf can split it */
-    char line[2100];
+    char target[sizeof req->path];
+    char version[16];
+    char line[sizeof req->method + sizeof target + sizeof version];
     if (line_len >= sizeof line)
         return 400;
     memcpy(line, buf, line_len);
     line[line_len] = '\0';
 
     /* exactly three printable words, one space between (widths: the arrays - 1) */
-    char target[2048];
-    char version[16];
     int words =
         sscanf(line, "%15[!-~] %2047[!-~] %15[!-~]", req->method, target, version);
     if (words != 3)
@@ -258,36 +255,28 @@ static int parse_request(const char *buf, size_t len, struct request *req)
     return 200;
 }
 
-/* ===================================================================================
- * Part 2: the server, one thread and one event loop
- * ===================================================================================
- */
+/* ==== Part 2: the server: one thread, one event loop ============================== */
 
 /* /delay/MS, /bytes/N and /drip/N are capped; larger numbers get the cap. */
 #define DELAY_MAX_MS 600000
 #define BYTES_MAX (1LL << 30)
 #define DRIP_MAX (1L << 20)
 
+/* GET / answers this, after the delay of -d. */
+#define ROOT_PAGE "<html><body><h1>the lab</h1><p>a small page</p></body></html>\n"
+
 /* /drip/N rests this long between two pieces of its body. */
 #define DRIP_PAUSE_MS 2
 
-/* What a connection is doing between two events. */
-enum state {
-    /* a request's head is arriving */
-    READING,
-    /* /delay/MS or /: its timer will answer */
-    WAITING,
-    /* /hang: nothing will ever answer */
-    HANGING,
-    /* /barrier/N: held until N are waiting, or its timer answers 504 */
-    BARRIER,
-    /* the answer is on its way out */
-    WRITING,
-    /* /drip/N: resting between two pieces of the body */
-    DRIPPING,
-    /* after an error: dropping what the client still sends, then closing */
-    DRAINING,
-};
+/* What a connection is doing between two events:
+ *   READING    a request's head is arriving
+ *   WAITING    /delay/MS or /: its timer will answer
+ *   HANGING    /hang: nothing will ever answer
+ *   BARRIER    /barrier/N: held until N wait at once, or its timer answers 504
+ *   WRITING    the answer is on its way out
+ *   DRIPPING   /drip/N: resting between two pieces of the body
+ *   DRAINING   after an error: dropping what the client still sends, then closing */
+enum state { READING, WAITING, HANGING, BARRIER, WRITING, DRIPPING, DRAINING };
 
 /* One client connection: all it needs between two events, since the stack is gone
  * by the next one. The loop finds it by its descriptor. */
@@ -662,7 +651,10 @@ static int flush(struct server *s, struct conn *c)
      * unread, would reset the connection and could destroy our answer before it
      * reads it. Say we are done, then drain what comes. */
     if (c->status >= 400 && !c->keep_alive && !c->peer_eof) {
-        shutdown(c->fd, SHUT_WR);
+        if (shutdown(c->fd, SHUT_WR) == -1) {
+            conn_close(s, c);
+            return -1;
+        }
         c->state = DRAINING;
         c->in_len = 0;
         timer_set(s, c, now_ms() + 1000);
@@ -859,7 +851,7 @@ static void start_request(struct server *s, struct conn *c, const struct request
         break;
     case PAGE_BARRIER: barrier_arrive(s, c); break;
     case PAGE_DRIP: drip_start(s, c); break;
-    case PAGE_STATS:
+    case PAGE_STATS: /* answered above */
     case PAGE_UNKNOWN:
         respond(s, c, 404,
                 "no such page: try /, /delay/MS, /bytes/N, /status/CODE, /hang, "
@@ -941,13 +933,12 @@ static void on_timer(struct server *s, struct conn *c)
     switch (c->state) {
     case DRAINING: conn_close(s, c); return;
     case WAITING:
+        if (c->page == PAGE_ROOT) {
+            respond(s, c, 200, ROOT_PAGE, 0);
+            break;
+        }
         snprintf(text, sizeof text, "waited %ld ms\n", c->number);
-        if (c->page == PAGE_ROOT)
-            respond(s, c, 200,
-                    "<html><body><h1>the lab</h1><p>a small page</p></body></html>\n",
-                    0);
-        else
-            respond(s, c, 200, text, 0);
+        respond(s, c, 200, text, 0);
         break;
     case BARRIER: barrier_give_up(s, c); break;
     case DRIPPING:
@@ -968,24 +959,33 @@ static void on_timer(struct server *s, struct conn *c)
         advance(s, c);
 }
 
-/* A new connection gets its struct, a place in epoll and a timer for its request.
- * 0 ok, -1 (errno says why) when it cannot be taken. */
-static int conn_open(struct server *s, int fd)
+/* A connection we cannot take is told nothing: it is closed, and we say why. */
+static void refuse(int fd, int err)
 {
+    fprintf(stderr, "labserver: cannot take a connection: %s\n", strerror(err));
+    close(fd);
+}
+
+/* A new connection gets its struct, a place in epoll and a timer for its request. */
+static void conn_open(struct server *s, int fd)
+{
+    /* the table has room for descriptors below max_fd only */
     if (fd >= s->max_fd) {
-        errno = EMFILE;
-        return -1;
+        refuse(fd, EMFILE);
+        return;
     }
     struct conn *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return -1;
+    if (c == NULL) {
+        refuse(fd, errno);
+        return;
+    }
 
     struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) == -1) {
         int err = errno;
         free(c);
-        errno = err;
-        return -1;
+        refuse(fd, err);
+        return;
     }
     c->fd = fd;
     c->events = EPOLLIN;
@@ -993,7 +993,6 @@ static int conn_open(struct server *s, int fd)
     c->state = READING;
     s->by_fd[fd] = c;
     timer_set(s, c, now_ms() + s->read_timeout_ms);
-    return 0;
 }
 
 static void on_accept(struct server *s)
@@ -1001,31 +1000,26 @@ static void on_accept(struct server *s)
     /* take every connection waiting in the backlog */
     for (;;) {
         int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd == -1 && (errno == EINTR || errno == ECONNABORTED))
+        if (fd >= 0) {
+            conn_open(s, fd);
             continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+
+        /* EAGAIN: the backlog is empty (after another error: try again later) */
+        int out_of_fds = errno == EMFILE || errno == ENFILE;
+        if (!out_of_fds || s->spare_fd < 0)
+            return;
 
         /* Out of descriptors: use the spare one to accept and close the newcomer,
          * or level-triggered epoll would report it forever. */
-        int out_of_fds = errno == EMFILE || errno == ENFILE;
-        if (fd == -1 && out_of_fds && s->spare_fd >= 0) {
-            close(s->spare_fd);
-            fd = accept(s->lfd, NULL, NULL);
-            if (fd >= 0)
-                close(fd);
-            s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            fprintf(stderr,
-                    "labserver: out of file descriptors, refused a connection\n");
-            continue;
-        }
-
-        /* EAGAIN: the backlog is empty */
-        if (fd == -1)
-            return;
-        if (conn_open(s, fd) == -1) {
-            fprintf(stderr, "labserver: cannot take a connection: %s\n",
-                    strerror(errno));
+        close(s->spare_fd);
+        fd = accept(s->lfd, NULL, NULL);
+        if (fd >= 0)
             close(fd);
-        }
+        s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        fprintf(stderr, "labserver: out of file descriptors, refused a connection\n");
     }
 }
 
