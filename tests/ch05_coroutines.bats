@@ -263,12 +263,31 @@ c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n"); c.close()
     holds "$(used_time) < 4" || fail "used time $(used_time) s: it waited for the time limit"
 }
 
-@test "coroutine_crawler with no lab server says how to start one, and exits 1" {
-    export LAB_URL="http://127.0.0.1:$(closed_port)"
-    run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/coroutine_crawler" -q -n 2
+@test "coroutine_crawler with no lab server says in one line how to start one, fetches nothing, exits 1" {
+    local address
+    address="http://127.0.0.1:$(closed_port)"
+    export LAB_URL=$address
+    run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/coroutine_crawler"
     no_sanitizer_report
-    assert_stderr_contains "Connection refused"
+    assert_equal "$output" "" # no result lines, no used time, no timeline
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_stderr_contains "coroutine_crawler: no lab server answers at $address"
     assert_stderr_contains "make serve"
+}
+
+@test "coroutine_crawler: in a mixed run the failed fetch gets its own mark and the legend says so; exit 1" {
+    local port
+    port=$(closed_port)
+    LC_ALL=C run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/coroutine_crawler" \
+        "$LAB_URL/delay/50?i=0" "127.0.0.1:$port/" "$LAB_URL/delay/50?i=2"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 2
+    assert_stderr_contains "coroutine_crawler: 127.0.0.1:$port/: Connection refused"
+    # the legend names both marks; the failed row has only x and dots
+    assert_line --regexp '^timeline: 3 tasks, one column = [0-9.]+ ms; # ran, x failed \(1\)$'
+    assert_line --regexp '^    0 [.#]*#[.#]*$'
+    assert_line --regexp '^    1 [.x]*x[.x]*$'
+    assert_line --regexp '^    2 [.#]*#[.#]*$'
 }
 
 @test "coroutine_crawler without -q draws the timeline after the results" {

@@ -1,79 +1,110 @@
-/* coroutine_crawler.c - fetch every URL at once, a coroutine each, on one thread (asyncio in C)
+/* coroutine_crawler.c - fetch every URL at once, a coroutine each, on one thread
  *
  * Talk: asynchronous programming / refactor the before example code (asyncio wget)
  * Usage: coroutine_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
  * Shows: the talk's wget() (open_connection, write + drain, readline to the
- *        blank line, then the body counted to the end) on the Future, Task and
- *        event loop "500 Lines or Less" builds asyncio from, over epoll.
- *        Stackless coroutines, as in simple_coroutine.c and as Python's. Rules:
- *        locals do not survive an await (the state lives in struct fetch); no
- *        yield inside a nested switch; only wget() itself can await. Linux.
- * Compare: callback_crawler.c (callbacks: "stack ripping"), select_crawler.c.
+ *        blank line, then the body counted to the end) as one stackless
+ *        coroutine per URL, on the Future, Task and event loop that
+ *        "500 Lines or Less" builds asyncio from, over epoll. Rules of the
+ *        coroutine macros (simple_coroutine.c): locals do not survive an
+ *        await, so a fetch's state lives in struct fetch; no yield inside a
+ *        nested switch; one await per line; only wget() itself awaits. Linux.
+ * Compare: callback_crawler.c (callbacks: "stack ripping"), select_crawler.c,
+ *          ch03/green_fetch.c (stackful: each fetch has a stack of its own).
  */
 #include "workbook.h"
+
 #include <getopt.h>
 #include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-/* simple_coroutine.c's macros; CO_AWAIT, `yield from`, goes to out: on failure. */
+/* The same coroutine macros as simple_coroutine.c, and await (Python's
+ * `yield from`): start an operation; unless its future is done already,
+ * pause until it is; if it failed, go to the clean-up at the label out. */
 /* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
-#define CO_YIELD(co, val) do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
+#define CO_YIELD(co, val) \
+    do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
 #define CO_END(co, val) } (co)->resume = -1; return (val)
-#define CO_AWAIT(co, op) do { if (!(op)->done) CO_YIELD(co, &(co)->fut); \
-                              if ((co)->fut.result < 0) goto out; } while (0)
+
+#define CO_AWAIT(co, operation)                                             \
+    do {                                                                    \
+        operation;                                                          \
+        if (!(co)->fut.done)                                                \
+            CO_YIELD(co, &(co)->fut);                                       \
+        if ((co)->fut.result < 0)                                           \
+            goto out;                                                       \
+    } while (0)
 /* clang-format on */
 
-/* asyncio's Future, as in 500 Lines: a result to come, and what to call then. */
+/* asyncio's Future, as in 500 Lines: a result to come (>= 0, or -errno), and
+ * what to call then (Python keeps a list of callbacks; one will do here). */
 struct future {
     int done;
-    long result;                 /* >= 0: the operation's value; < 0: -errno */
-    void (*callback)(void *arg); /* add_done_callback(): Python keeps a list, one will do */
+    long result;
+    void (*callback)(void *arg);
     void *arg;
 };
 
-/* A task: its coroutine's frame (resume point, all that outlives an await). */
+/* A task: its coroutine's frame, everything that must outlive an await. */
 struct fetch {
     int resume, fd, epfd;
-    const char *url, *why;      /* why: a failure's reason, if errno does not say */
-    struct future fut;          /* the future it waits on, one at a time */
+    const char *url;
+    const char *why;            /* a failure's reason, when errno does not say */
+    struct future fut;          /* the one future it waits on */
     long (*io)(struct fetch *); /* the operation pending on the socket, or NULL */
     struct sockaddr_in addr;
-    char req[512], buf[4096];
-    size_t reqlen, sent, len, line, bytes; /* buf: len bytes, the first `line` read */
-    double began, ended;                   /* each fetch may take until began + -t seconds */
+    char req[512];
+    size_t reqlen, sent;
+    char buf[4096];
+    size_t len, line; /* buf holds len bytes; the first `line` are the line read */
+    size_t bytes;     /* the answer's bytes so far */
+    double began, ended;
 };
 
-/* Task.step(): run the coroutine to an await of a pending future, or its end. */
+struct options {
+    struct wb_opts common; /* -q, -n N, -d MS */
+    int timeout_s;         /* -t SECONDS */
+};
+
+static int parse_options(int argc, char **argv, struct options *opt);
 static struct future *wget(struct fetch *f);
+
+/* Task.step(): run the coroutine up to its next await of a pending future
+ * (or to its end), then hand this step to that future as its callback:
+ * next_future.add_done_callback(self.step). */
 static void task_step(void *task)
 {
     struct future *next = wget(task);
-    if (next) /* next_future.add_done_callback(self.step) */
-        next->callback = task_step, next->arg = task;
+    if (next == NULL)
+        return;
+    next->callback = task_step;
+    next->arg = task;
 }
 
-/* An attempt at the pending operation: -EAGAIN, it stays pending till epoll
- * reports again; else Future.set_result(): store the result, run the callback. */
+/* One attempt at the pending operation gave `result`. -EAGAIN: it stays
+ * pending until epoll reports the socket again. Anything else is
+ * Future.set_result(): store the result, then run the callback. */
 static void complete(struct fetch *f, long result)
 {
     if (result == -EAGAIN)
         return;
-    f->io = NULL; /* nothing pending now; the callback may start the next operation */
+
+    /* nothing is pending now: the callback may start the next operation */
+    f->io = NULL;
     f->fut.done = 1;
     f->fut.result = result;
-    if (f->fut.callback)
+    if (f->fut.callback != NULL)
         f->fut.callback(f->fut.arg);
 }
 
-/* Begin an operation: a fresh future, resolved at once if it can be. */
-static struct future *start(struct fetch *f, long (*io)(struct fetch *))
+/* Start an operation: a fresh future, resolved at once if it can be. */
+static void start(struct fetch *f, long (*io)(struct fetch *))
 {
     f->fut = (struct future){0};
     f->io = io;
     complete(f, io(f));
-    return &f->fut;
 }
 
 /* The operations return a value, -errno, or -EAGAIN ("not yet"). A socket
@@ -83,168 +114,306 @@ static struct future *start(struct fetch *f, long (*io)(struct fetch *))
  * error, such as ECONNREFUSED (select_crawler.c reads SO_ERROR instead). */
 static long connect_io(struct fetch *f)
 {
-    if (connect(f->fd, (struct sockaddr *)&f->addr, sizeof f->addr) == 0 || errno == EISCONN)
+    int rc = connect(f->fd, (struct sockaddr *)&f->addr, sizeof f->addr);
+    if (rc == 0 || errno == EISCONN)
         return 0;
-    return errno == EINPROGRESS || errno == EALREADY ? -EAGAIN : -errno;
+    if (errno == EINPROGRESS || errno == EALREADY)
+        return -EAGAIN;
+    return -errno;
 }
 
-static long drain_io(struct fetch *f) /* writer.drain(): send what write() queued */
+/* writer.drain(): send what write() queued; a short write sends only part */
+static long drain_io(struct fetch *f)
 {
-    for (ssize_t w; f->sent < f->reqlen; f->sent += (size_t)w) /* a short write: go on */
-        if ((w = send(f->fd, f->req + f->sent, f->reqlen - f->sent, MSG_NOSIGNAL)) == -1)
-            return -errno; /* EAGAIN: the socket buffer is full */
+    while (f->sent < f->reqlen) {
+        size_t left = f->reqlen - f->sent;
+        ssize_t w = send(f->fd, f->req + f->sent, left, MSG_NOSIGNAL);
+        if (w == -1)
+            return -errno; /* EAGAIN: the socket's buffer is full */
+        f->sent += (size_t)w;
+    }
     return 0;
 }
 
-static long readline_io(struct fetch *f) /* reader.readline(): the next line, at buf */
+/* reader.readline(): the next line, left at the start of buf */
+static long readline_io(struct fetch *f)
 {
-    f->bytes += f->line; /* count the line the coroutine saw, and drop it */
-    memmove(f->buf, f->buf + f->line, f->len -= f->line);
+    /* count the line the coroutine has seen, and drop it */
+    f->bytes += f->line;
+    f->len -= f->line;
+    memmove(f->buf, f->buf + f->line, f->len);
     f->line = 0;
-    for (ssize_t r;; f->len += (size_t)r) {
-        char *nl = memchr(f->buf, '\n', f->len);
-        if (nl)
-            return (long)(f->line = (size_t)(nl - f->buf + 1));
+
+    for (;;) {
+        char *newline = memchr(f->buf, '\n', f->len);
+        if (newline != NULL) {
+            f->line = (size_t)(newline - f->buf) + 1;
+            return (long)f->line;
+        }
         if (f->len == sizeof f->buf)
             return -EMSGSIZE; /* a header line longer than the buffer */
-        /* -EAGAIN: nothing new yet. 0, closed: asyncio's readline() gives b'',
-         * and the talk's loop, waiting for b'\r\n', would then spin forever. */
-        if ((r = recv(f->fd, f->buf + f->len, sizeof f->buf - f->len, 0)) <= 0)
-            return r ? -errno : (f->why = "closed before the blank line", -ENODATA);
+
+        /* read more: -EAGAIN, nothing new yet */
+        ssize_t r = recv(f->fd, f->buf + f->len, sizeof f->buf - f->len, 0);
+        if (r == -1)
+            return -errno;
+
+        /* closed: asyncio's readline() gives b'', and the talk's loop, which
+         * waits for b'\r\n', would then go round forever */
+        if (r == 0) {
+            f->why = "closed before the blank line";
+            return -ENODATA;
+        }
+        f->len += (size_t)r;
     }
 }
 
-static long read_io(struct fetch *f) /* reader.read(): the rest, counted, not kept */
+/* reader.read(): the rest of the answer, counted, not kept */
+static long read_io(struct fetch *f)
 {
-    f->bytes += f->len; /* the blank line and the body that came with it */
+    /* the blank line, and the part of the body that came with it */
+    f->bytes += f->len;
     f->len = 0;
-    for (ssize_t r;; f->bytes += (size_t)r)
-        if ((r = recv(f->fd, f->buf, sizeof f->buf, 0)) <= 0)
-            return r == 0 ? 0 : -errno; /* 0: the server closed, the answer is whole */
+
+    for (;;) {
+        ssize_t r = recv(f->fd, f->buf, sizeof f->buf, 0);
+        if (r == 0)
+            return 0; /* the server closed: the answer is whole */
+        if (r == -1)
+            return -errno;
+        f->bytes += (size_t)r;
+    }
 }
 
-/* asyncio.open_connection(): look up the address (a blocking call asyncio
- * gives a thread; for 127.0.0.1 it only parses), queue the request (write),
- * and register a non-blocking socket once, edge-triggered, both ways: epoll
- * reports changes, so an operation may wait only after it saw EAGAIN (they
- * all try first). */
-static struct future *open_connection(struct fetch *f)
+/* The address and the request, from the URL: NULL, or why not. */
+static const char *prepare(struct fetch *f)
 {
     char host[256], port[16];
     const char *path;
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = f};
-    int r;
-    f->fut = (struct future){.done = 1, .result = -1}; /* failed, until the set-up is over */
     if (wb_split_url(f->url, host, sizeof host, port, sizeof port, &path) == -1)
-        return f->why = "not a URL", &f->fut;
-    if ((r = getaddrinfo(host, port, &hints, &ai)) != 0)
-        return f->why = gai_strerror(r), &f->fut;
+        return "not a URL";
+
+    /* for 127.0.0.1 only a parse (asyncio hands the lookup to a thread) */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0)
+        return gai_strerror(rc);
     memcpy(&f->addr, ai->ai_addr, sizeof f->addr);
     freeaddrinfo(ai);
-    r = snprintf(f->req, sizeof f->req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
-    if ((f->reqlen = (size_t)r) >= sizeof f->req)
-        return f->why = "URL too long", &f->fut;
-    if ((f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-        epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->fd, &ev) == -1) /* EMFILE, ENOSPC: over a limit */
-        return f->fut.result = -errno, &f->fut;
-    return start(f, connect_io);
+
+    /* writer.write(header): queued here, sent by drain_io() */
+    const char *form = "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n";
+    int len = snprintf(f->req, sizeof f->req, form, path, host, port);
+    if (len >= (int)sizeof f->req)
+        return "URL too long";
+    f->reqlen = (size_t)len;
+    return NULL;
+}
+
+/* A fetch that cannot even start: its future fails at once. */
+static void fail_now(struct fetch *f, long result)
+{
+    f->fut = (struct future){.done = 1, .result = result};
+}
+
+/* asyncio.open_connection(): a non-blocking socket, registered once,
+ * edge-triggered, both ways. epoll then reports changes only, so an
+ * operation may wait only after it saw EAGAIN: each one tries first. */
+static void open_connection(struct fetch *f)
+{
+    f->why = prepare(f);
+    if (f->why != NULL) {
+        fail_now(f, -1);
+        return;
+    }
+
+    /* EMFILE, ENOSPC: over the limit on descriptors or epoll watches */
+    f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (f->fd == -1) {
+        fail_now(f, -errno);
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = f};
+    if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->fd, &ev) == -1) {
+        fail_now(f, -errno);
+        return;
+    }
+
+    start(f, connect_io);
 }
 
 /* The talk's wget(), line for line; main() reports how each one ended. */
 static struct future *wget(struct fetch *f)
 {
     CO_BEGIN(f);
-    CO_AWAIT(f, open_connection(f)); /* reader, writer = yield from open_connection() */
-    CO_AWAIT(f, start(f, drain_io)); /* writer.write(header); yield from drain() */
-    do                               /* while True: line = yield from readline() */
+
+    /* reader, writer = yield from asyncio.open_connection(host, 80) */
+    CO_AWAIT(f, open_connection(f));
+
+    /* writer.write(header); yield from writer.drain() */
+    CO_AWAIT(f, start(f, drain_io));
+
+    /* while True: line = yield from reader.readline(); if line == b'\r\n': break */
+    do {
         CO_AWAIT(f, start(f, readline_io));
-    while (f->buf[0] != '\r' && f->buf[0] != '\n'); /* if line == b'\r\n': break */
-    CO_AWAIT(f, start(f, read_io));                 /* the body, until the server closes */
+    } while (f->buf[0] != '\r' && f->buf[0] != '\n');
+
+    /* the body, until the server closes (the talk's cell leaves it unread) */
+    CO_AWAIT(f, start(f, read_io));
+
 out:
+    /* writer.close(), which also takes the socket out of the epoll set */
     f->ended = wb_now();
     if (f->fd >= 0)
-        close(f->fd); /* which also takes it out of the epoll set */
+        close(f->fd);
     CO_END(f, NULL);
 }
 
-/* loop.run_until_complete(asyncio.wait(tasks)): retry what is pending on each
- * ready socket until every task has ended. All fetches start together with
- * one time limit, so their deadlines come in array order: the earliest one
- * pending is the first unfinished fetch's, and a cursor replaces a timer heap. */
+/* loop.run_until_complete(asyncio.wait(tasks)): retry the pending operation
+ * of each ready socket until every task has ended. All fetches start
+ * together with one time limit, so their deadlines come in array order: the
+ * earliest one pending is the first unfinished fetch's, and a cursor serves
+ * instead of a heap of timers. */
 static void run_until_complete(int epfd, struct fetch *f, int n, int limit)
 {
     struct epoll_event ev[256];
-    for (int oldest = 0;;) {
-        while (oldest < n && !f[oldest].io) /* a task that has not ended is waiting */
+    int oldest = 0;
+
+    for (;;) {
+        /* the oldest fetch still pending; none left: every task has ended */
+        while (oldest < n && f[oldest].io == NULL)
             oldest++;
         if (oldest == n)
             return;
-        int ms = (int)((f[oldest].began + limit - wb_now()) * 1000.0) + 1; /* rounded up */
-        int k = epoll_wait(epfd, ev, 256, ms < 0 ? 0 : ms);
-        if (k == -1 && errno != EINTR) /* EINTR: a signal came while it slept */
-            wb_die("epoll_wait");
-        for (struct fetch *t; k > 0 && (t = ev[--k].data.ptr);) /* each ready socket */
-            if (t->io) /* (an edge may also come while nothing is pending) */
+
+        /* sleep until a socket is ready, or that fetch's time is up */
+        int ms = (int)((f[oldest].began + limit - wb_now()) * 1000.0) + 1;
+        if (ms < 0)
+            ms = 0;
+        int ready = epoll_wait(epfd, ev, 256, ms);
+        if (ready == -1 && errno != EINTR)
+            wb_die("epoll_wait"); /* EINTR: a signal came while it slept */
+
+        /* retry the operation of each ready socket (an edge may also come
+         * while nothing is pending) */
+        for (int k = 0; k < ready; k++) {
+            struct fetch *t = ev[k].data.ptr;
+            if (t->io != NULL)
                 complete(t, t->io(t));
-        for (int i = oldest; i < n && f[i].began + limit <= wb_now(); i++)
-            if (f[i].io) /* time is up: fail the future; the task resumes into out: */
+        }
+
+        /* time is up for these: fail their futures; each task resumes at out */
+        double now = wb_now();
+        for (int i = oldest; i < n && f[i].began + limit <= now; i++) {
+            if (f[i].io != NULL)
                 complete(&f[i], -ETIMEDOUT);
+        }
     }
 }
 
-static const char usage[] = "Usage: coroutine_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n";
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    struct rlimit rl;
-    int c, n, epfd, timeout_s = 10, nfailed = 0;
-    while ((c = getopt_long(argc, argv, "hqn:d:t:", longopts, NULL)) != -1) {
-        if (c == 't')
-            timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'h')
-            return printf("%sEvery URL at once, a coroutine each, on one thread. Defaults:\n"
-                          "10 lab URLs (-n) of 200 ms (-d), 10 s allowed per fetch (-t).\n",
-                          usage) < 0;
-        else if (!wb_common_opt(c, optarg, &o))
-            return fputs(usage, stderr), 2;
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || /* a socket per fetch: soft limit up to hard */
-        setrlimit(RLIMIT_NOFILE, &(struct rlimit){rl.rlim_max, rl.rlim_max}) == -1)
-        wb_die("RLIMIT_NOFILE");
-    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
+    struct options opt;
+    int first_url = parse_options(argc, argv, &opt);
+
+    /* the URLs, a lab server to answer them, and a descriptor for each */
+    int n;
+    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    wb_require_lab(urls, n);
+    wb_raise_fd_limit(0);
+
+    /* loop = asyncio.get_event_loop(): here, one epoll instance */
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd == -1)
+        wb_die("epoll_create1");
     struct fetch *f = calloc((size_t)n, sizeof *f);
-    if (!f || (epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-        wb_die(f ? "epoll_create1" : "calloc");
+    if (f == NULL)
+        wb_die("calloc");
+
+    /* tasks = [Task(wget(url)) for url in urls]: each runs to its first await */
     double start = wb_now();
-    for (int i = 0; i < n; i++) { /* Task(wget(url)): it runs to its first await */
-        f[i] = (struct fetch){.fd = -1, .epfd = epfd, .url = urls[i], .began = wb_now()};
+    for (int i = 0; i < n; i++) {
+        f[i] = (struct fetch){.fd = -1, .epfd = epfd, .url = urls[i]};
+        f[i].began = wb_now();
         task_step(&f[i]);
     }
-    run_until_complete(epfd, f, n, timeout_s);
+    run_until_complete(epfd, f, n, opt.timeout_s);
     double wall = wb_now() - start;
+
+    /* the outcomes, in order; -t's cut-off is ETIMEDOUT, "Connection timed out" */
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
-    /* The outcomes, in order; -t's cut-off is ETIMEDOUT, "Connection timed out". */
+    int failed = 0;
     for (int i = 0; i < n; i++) {
-        if (f[i].fut.result < 0)
-            fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i],
-                    f[i].why ? f[i].why : strerror((int)-f[i].fut.result));
-        else
-            wb_result(i, (long long)f[i].bytes, f[i].ended - f[i].began, urls[i]);
-        nfailed += f[i].fut.result < 0;
         wb_span_set(&tl, i, f[i].began, f[i].ended);
+        if (f[i].fut.result >= 0) {
+            wb_result(i, (long long)f[i].bytes, wb_task_seconds(&tl, i), urls[i]);
+            continue;
+        }
+
+        const char *why = f[i].why;
+        if (why == NULL)
+            why = strerror((int)-f[i].fut.result);
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, urls[i], why);
+        wb_task_failed(&tl, i);
+        failed++;
     }
+
+    /* the summary: one thread, and almost no CPU time */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!o.quiet)
+    if (!opt.common.quiet)
         wb_timeline_print(&tl, stdout);
-    if (nfailed == n)
-        wb_lab_hint();
+
+    /* loop.close() */
     close(epfd);
     free(f);
     wb_timeline_free(&tl);
     wb_urls_free(urls, n);
-    return nfailed ? 1 : 0;
+    return failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+/* --help: all of it on stdout, exit 0; a bad option: the first line on
+ * stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs("\nFetch every URL at once, a coroutine each, on one thread, and print\n"
+              "the bytes received. With no URL, fetch N lab URLs of MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a fetch after this long (default 10)\n"
+              "  -q            no timeline, only the results\n",
+              stdout);
+    exit(status);
+}
+
+/* Fill in opt from the command line; returns the index of the first URL. */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+
+    return optind;
 }
