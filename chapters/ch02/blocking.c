@@ -8,135 +8,175 @@
  *        the reader does other work between two tries. Both runs print what
  *        happened and when, the other work done and the CPU time used.
  * Compare: ch05/blocking_way.c and ch05/nonblocking_way.c (the same with sockets)
+ * The other work, and the CPU clock of a thread, come from chew.h.
  */
-#include "workbook.h"
+#include "chew.h"
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdint.h>
-
-static const char usage[] =
-    "Usage: blocking [-d MS]\n"
-    "A writer puts a message into a pipe after a delay; a reader waits for it,\n"
-    "once blocking (it sleeps inside read) and once non-blocking (read says\n"
-    "EAGAIN at once, and the reader does other work until the data is there).\n"
-    "  -d MS   the writer's delay in milliseconds (default 300)\n";
 
 static const char message[] = "your bun is ready";
 
 struct writer {
-    int fd;      /* the pipe's write end; the writer closes it when done */
+    int fd; /* the pipe's write end; the writer closes it when done */
     long delay_ms;
-    double t0;   /* when the run started, for the time stamps */
+    double t0; /* when the run started, for the time stamps */
 };
 
 static void *write_later(void *arg)
 {
     struct writer *w = arg;
+
+    /* EINTR: a signal cut the sleep short; sleep for what is left of it */
     struct timespec left = {w->delay_ms / 1000, w->delay_ms % 1000 * 1000000};
-    while (nanosleep(&left, &left) == -1) /* EINTR: a signal cut the sleep short; */
-        if (errno != EINTR)               /* sleep for what is left of it */
+    while (nanosleep(&left, &left) == -1) {
+        if (errno != EINTR)
             wb_die("nanosleep");
-    printf("  %.3f s  writer: writes %zu bytes into the pipe\n", wb_now() - w->t0, strlen(message));
+    }
+    printf("  %.3f s  writer: writes %zu bytes into the pipe\n", wb_now() - w->t0,
+           strlen(message));
+
     /* A pipe takes up to PIPE_BUF bytes (at least 512) in one piece, so this
      * write is never short; EINTR could only come before anything is written. */
     ssize_t n;
-    while ((n = write(w->fd, message, strlen(message))) == -1 && errno == EINTR)
-        continue;
+    do {
+        n = write(w->fd, message, strlen(message));
+    } while (n == -1 && errno == EINTR);
     if (n == -1)
         wb_die("write");
-    close(w->fd); /* the reader's next read() returns 0: end of file */
+
+    /* the reader's next read() returns 0: end of file */
+    close(w->fd);
     return NULL;
-}
-
-/* A small piece of other work the reader can do while it has nothing to read. */
-static uint64_t other_work(uint64_t x)
-{
-    for (int i = 0; i < 10000; i++)
-        x = x * 6364136223846793005u + 1442695040888963407u;
-    return x;
-}
-
-static double thread_cpu(void) /* CPU time used by the calling thread */
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
-        wb_die("clock_gettime");
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* One run: start the writer, then read until end of file. The reading code is
  * the same in both modes; only the O_NONBLOCK flag on the pipe differs. */
 static void run(int nonblocking, long delay_ms)
 {
-    int fds[2], err;
+    int fds[2];
     if (pipe(fds) == -1)
         wb_die("pipe");
-    if (nonblocking && fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK) == -1)
-        wb_die("fcntl O_NONBLOCK");
-    printf("== %s read (%s)\n", nonblocking ? "non-blocking" : "blocking",
-           nonblocking ? "非阻塞, O_NONBLOCK" : "阻塞");
-    struct writer w = {fds[1], delay_ms, wb_now()};
+    if (nonblocking) {
+        int flags = fcntl(fds[0], F_GETFL);
+        if (flags == -1)
+            wb_die("fcntl F_GETFL");
+        if (fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) == -1)
+            wb_die("fcntl O_NONBLOCK");
+        printf("== non-blocking read (非阻塞, O_NONBLOCK)\n");
+    } else {
+        printf("== blocking read (阻塞)\n");
+    }
+
+    struct writer w = {.fd = fds[1], .delay_ms = delay_ms, .t0 = wb_now()};
     pthread_t t;
-    if ((err = pthread_create(&t, NULL, write_later, &w)))
+    int err = pthread_create(&t, NULL, write_later, &w);
+    if (err != 0)
         wb_die_err(err, "pthread_create");
 
     char buf[256];
-    long tries = 0, units = 0;
+    long tries = 0;
+    long units = 0;
     uint64_t work = 1;
-    double cpu0 = thread_cpu(), waited = 0;
+    double cpu0 = thread_cpu();
+    double waited = 0;
     printf("  %.3f s  reader: calls read() on the empty pipe\n", wb_now() - w.t0);
     for (;;) {
         ssize_t n = read(fds[0], buf, sizeof buf - 1);
         tries++;
+
+        /* data: how long it took the first time, and what came */
         if (n > 0) {
-            waited = waited > 0 ? waited : wb_now() - w.t0;
+            if (waited == 0)
+                waited = wb_now() - w.t0;
             buf[n] = '\0';
             printf("  %.3f s  reader: read() returned %zd bytes on try %ld: \"%s\"\n",
                    wb_now() - w.t0, n, tries, buf);
-        } else if (n == 0) {
-            printf("  %.3f s  reader: read() returned 0: end of file\n", wb_now() - w.t0);
-            break;
-        } else if (errno == EAGAIN) { /* non-blocking only: nothing there yet */
-            if (units == 0)
-                printf("  %.3f s  reader: read() returned -1, EAGAIN: no data yet, so it does"
-                       " other work and tries again\n", wb_now() - w.t0);
-            work = other_work(work);
-            units++;
-        } else if (errno != EINTR) { /* EINTR: a signal came first, just read again */
-            wb_die("read");
+            continue;
         }
+        if (n == 0) {
+            printf("  %.3f s  reader: read() returned 0: end of file\n",
+                   wb_now() - w.t0);
+            break;
+        }
+
+        /* EINTR: a signal came first, so just read again */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            wb_die("read");
+
+        /* EAGAIN, non-blocking only: nothing there yet, so do something else */
+        if (units == 0)
+            printf("  %.3f s  reader: read() returned -1, EAGAIN: no data yet, "
+                   "so it does other work and tries again\n",
+                   wb_now() - w.t0);
+        work = chew(10000, work);
+        units++;
     }
     double cpu = thread_cpu() - cpu0;
-    if ((err = pthread_join(t, NULL)))
+
+    err = pthread_join(t, NULL);
+    if (err != 0)
         wb_die_err(err, "pthread_join");
     close(fds[0]);
-    volatile uint64_t keep = work; /* so the compiler cannot skip the other work */
+
+    /* so the compiler cannot skip the other work */
+    volatile uint64_t keep = work;
     (void)keep;
     printf("  the reader waited %.3f s for the data\n", waited);
     printf("  other work done while waiting: %ld units\n", units);
     printf("  CPU used by the reader: %.3f s\n\n", cpu);
 }
 
+static long parse_options(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    long delay_ms = 300;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'd': delay_ms = wb_opt_long("-d", optarg, 0, 60000); break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    long delay_ms = parse_options(argc, argv);
+
     run(0, delay_ms);
     run(1, delay_ms);
     printf("blocking: the reader slept and could do nothing else (but used no CPU);\n"
            "non-blocking: it got on with other work, and had to keep asking.\n");
     return 0;
+}
+
+/* --- the command line: the same shape as buns.c ------------------------------- */
+
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fputs("Usage: blocking [-d MS]\n", out);
+    if (status == 0)
+        fputs(
+            "\nA writer puts a message into a pipe after a delay; a reader waits for\n"
+            "it, once blocking (it sleeps inside read) and once non-blocking (read\n"
+            "says EAGAIN at once, and the reader does other work until the data is\n"
+            "there).\n\n"
+            "  -d MS   the writer's delay in milliseconds (default 300)\n",
+            stdout);
+    exit(status);
+}
+
+/* Returns the writer's delay in milliseconds. */
+static long parse_options(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    long delay_ms = 300;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'd': delay_ms = wb_opt_long("-d", optarg, 0, 60000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (optind < argc)
+        usage(2);
+    return delay_ms;
 }

@@ -14,25 +14,68 @@
 #include <pthread.h>
 #include <sys/wait.h>
 
-static const char usage[] =
-    "Usage: fork_vs_thread [-n N]\n"
-    "Shows that a child process works on its own copy of memory while a thread\n"
-    "shares main's, then measures what creating and finishing a process costs\n"
-    "against a thread.\n"
-    "  -n N   processes and threads to time (default 1000)\n";
-
 /* Wait for a child and make sure it exited with status 0. waitpid can be
  * interrupted by a signal before the child is done (EINTR): wait again. */
 static void reap(pid_t pid)
 {
     int status;
-    while (waitpid(pid, &status, 0) == -1)
+    while (waitpid(pid, &status, 0) == -1) {
         if (errno != EINTR)
             wb_die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { /* errno says nothing here */
-        fprintf(stderr, "fork_vs_thread: child %d did not exit with status 0\n", (int)pid);
+    }
+
+    /* a child that failed sets no errno: say so ourselves */
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: child %d did not exit with status 0\n",
+                program_invocation_short_name, (int)pid);
         exit(1);
     }
+}
+
+/* The child prints with write(2), one call per line. A write may take only
+ * part of the line (a short write) or be interrupted before it writes
+ * anything (EINTR): go on with what is left. */
+static void write_line(const char *line, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(STDOUT_FILENO, line + off, len - off);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w == -1)
+            _exit(1);
+        off += (size_t)w;
+    }
+}
+
+/* 1. A process: the child gets a copy of everything, value included. */
+static void show_process(void)
+{
+    int value = 0;
+    printf("main:    process %d, value = %d\n", getpid(), value);
+
+    /* or the child would inherit the unwritten buffer and print it again */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == -1)
+        wb_die("fork");
+    if (pid == 0) {
+        /* the child: change its copy of value, and say so */
+        value = 1;
+        char line[128];
+        int len =
+            snprintf(line, sizeof line, "process: child process %d sets value = %d\n",
+                     getpid(), value);
+        write_line(line, (size_t)len);
+
+        /* _exit, not exit: the parent's stdio buffers are not ours to flush */
+        _exit(0);
+    }
+
+    reap(pid);
+    printf("process: after the child set value = 1, the parent sees value = %d\n",
+           value);
+    printf("         (the child changed its own copy: processes share no memory)\n");
 }
 
 static void *set_to_one(void *arg)
@@ -43,78 +86,115 @@ static void *set_to_one(void *arg)
     return NULL;
 }
 
-static void *nothing(void *arg) { return arg; }
-
-int main(int argc, char **argv)
+/* 2. A thread: the same memory, so the same variable. */
+static void show_thread(void)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int n = 1000, opt, err;
-    while ((opt = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'n': n = (int)wb_opt_long("-n", optarg, 1, 1000000); break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
-
-    /* 1. A process: the child gets a copy of everything, value included. */
     int value = 0;
-    printf("main:    process %d, value = %d\n", getpid(), value);
-    fflush(stdout); /* or the child would inherit the unwritten buffer and print it again */
-    pid_t pid = fork();
-    if (pid == -1)
-        wb_die("fork");
-    if (pid == 0) {
-        char line[128];
-        value = 1;
-        int len = snprintf(line, sizeof line, "process: child process %d sets value = %d\n",
-                           getpid(), value);
-        /* The child prints with write(2), one call per line. A write may take
-         * only part of the line (a short write) or be interrupted (EINTR):
-         * go on with what is left. */
-        for (ssize_t off = 0, w; off < len; off += w)
-            if ((w = write(STDOUT_FILENO, line + off, (size_t)(len - off))) == -1 && errno != EINTR)
-                _exit(1);
-            else if (w == -1)
-                w = 0;
-        _exit(0); /* _exit, not exit: the parent's stdio buffers are not ours to flush */
-    }
-    reap(pid);
-    printf("process: after the child set value = 1, the parent sees value = %d\n", value);
-    printf("         (the child changed its own copy: processes share no memory)\n");
 
-    /* 2. A thread: the same memory, so the same variable. */
-    value = 0;
     pthread_t t;
-    if ((err = pthread_create(&t, NULL, set_to_one, &value)) || (err = pthread_join(t, NULL)))
-        wb_die_err(err, "thread");
+    int err = pthread_create(&t, NULL, set_to_one, &value);
+    if (err != 0)
+        wb_die_err(err, "pthread_create");
+    err = pthread_join(t, NULL);
+    if (err != 0)
+        wb_die_err(err, "pthread_join");
+
     printf("thread:  after the thread set value = 1, main sees value = %d\n", value);
     printf("         (threads live in one process and share its memory)\n\n");
+}
 
-    /* 3. The cost: create and finish n of each, one at a time. */
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+/* 3. The cost: create and finish n of each, one at a time; the mean in us. */
+static double process_cost(int n)
+{
+    /* nothing buffered for the children to copy */
     fflush(stdout);
+
     double t0 = wb_now();
     for (int i = 0; i < n; i++) {
-        if ((pid = fork()) == -1)
+        pid_t pid = fork();
+        if (pid == -1)
             wb_die("fork");
         if (pid == 0)
             _exit(0);
         reap(pid);
     }
-    double process_us = (wb_now() - t0) / n * 1e6;
-    t0 = wb_now();
-    for (int i = 0; i < n; i++)
-        if ((err = pthread_create(&t, NULL, nothing, NULL)) || (err = pthread_join(t, NULL)))
-            wb_die_err(err, "thread");
-    double thread_us = (wb_now() - t0) / n * 1e6;
+    return (wb_now() - t0) / n * 1e6;
+}
+
+static double thread_cost(int n)
+{
+    double t0 = wb_now();
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        int err = pthread_create(&t, NULL, nothing, NULL);
+        if (err != 0)
+            wb_die_err(err, "pthread_create");
+        err = pthread_join(t, NULL);
+        if (err != 0)
+            wb_die_err(err, "pthread_join");
+    }
+    return (wb_now() - t0) / n * 1e6;
+}
+
+static int parse_options(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+    int n = parse_options(argc, argv);
+
+    show_process();
+    show_thread();
+
+    double process_us = process_cost(n);
+    double thread_us = thread_cost(n);
+
     printf("cost of a process (fork + waitpid):               %9.1f us (mean of %d)\n",
            process_us, n);
     printf("cost of a thread (pthread_create + pthread_join): %9.1f us (mean of %d)\n",
            thread_us, n);
-    printf("a process costs %.1f times as much as a thread here\n", process_us / thread_us);
+    printf("a process costs %.1f times as much as a thread here\n",
+           process_us / thread_us);
     return 0;
+}
+
+/* --- the command line: the same shape as buns.c ------------------------------- */
+
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fputs("Usage: fork_vs_thread [-n N]\n", out);
+    if (status == 0)
+        fputs("\nShows that a child process works on its own copy of memory while a\n"
+              "thread shares main's, then measures what creating and finishing a\n"
+              "process costs against a thread.\n\n"
+              "  -n N   processes and threads to time (default 1000)\n",
+              stdout);
+    exit(status);
+}
+
+/* Returns how many processes and threads to time. */
+static int parse_options(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int n = 1000;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n': n = (int)wb_opt_long("-n", optarg, 1, 1000000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (optind < argc)
+        usage(2);
+    return n;
 }

@@ -15,15 +15,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-static const char usage[] =
-    "Usage: row_lock [--lock] [-t THREADS] [-i ITEMS]\n"
-    "THREADS threads each sell ITEMS items from one shared stock. Without the\n"
-    "lock, updates get lost; with --lock (a mutex: the row lock) the final\n"
-    "stock is exact. Ends with 'stock: N expected: M OK' or '... LOST n updates'.\n"
-    "  --lock      take the row lock around each update\n"
-    "  -t THREADS  sellers (default 4)\n"
-    "  -i ITEMS    items each seller sells (default 1000000)\n";
-
 /* The stock is _Atomic, and a sale reads it with one atomic load and writes
  * it with a separate atomic store. Without the lock, that is a race
  * condition but not a data race:
@@ -45,85 +36,155 @@ static const char usage[] =
  * database does for a whole transaction.) */
 struct shop {
     _Atomic long stock;
-    int locked;                 /* --lock given */
+    int locked; /* --lock given */
     pthread_mutex_t row_lock;
-    pthread_barrier_t start;    /* every seller starts at the same moment */
-    long items;                 /* each seller's share */
+    pthread_barrier_t start; /* every seller starts at the same moment */
+    long items;              /* each seller's share */
 };
 
 static void *seller(void *arg)
 {
     struct shop *s = arg;
+
+    /* wait at the start line for the others */
     int err = pthread_barrier_wait(&s->start);
-    if (err && err != PTHREAD_BARRIER_SERIAL_THREAD)
+    if (err != 0 && err != PTHREAD_BARRIER_SERIAL_THREAD)
         wb_die_err(err, "pthread_barrier_wait");
+
     for (long i = 0; i < s->items; i++) {
-        if (s->locked && (err = pthread_mutex_lock(&s->row_lock)))
-            wb_die_err(err, "pthread_mutex_lock");
+        if (s->locked) {
+            err = pthread_mutex_lock(&s->row_lock);
+            if (err != 0)
+                wb_die_err(err, "pthread_mutex_lock");
+        }
+
+        /* sell one: read the stock, write it back one less */
         long left = atomic_load_explicit(&s->stock, memory_order_relaxed);
-        atomic_store_explicit(&s->stock, left - 1, memory_order_relaxed); /* sold one */
-        if (s->locked && (err = pthread_mutex_unlock(&s->row_lock)))
-            wb_die_err(err, "pthread_mutex_unlock");
+        atomic_store_explicit(&s->stock, left - 1, memory_order_relaxed);
+
+        if (s->locked) {
+            err = pthread_mutex_unlock(&s->row_lock);
+            if (err != 0)
+                wb_die_err(err, "pthread_mutex_unlock");
+        }
     }
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* What happened, in words, then the verdict line. */
+static void verdict(const struct shop *s, int threads)
 {
-    static const struct option longopts[] = {
-        {"lock", no_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct shop s = {.items = 1000000, .row_lock = PTHREAD_MUTEX_INITIALIZER};
-    int threads = 4, opt, err;
-    while ((opt = getopt_long(argc, argv, "t:i:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'l': s.locked = 1; break;
-        case 't': threads = (int)wb_opt_long("-t", optarg, 1, 256); break;
-        case 'i': s.items = wb_opt_long("-i", optarg, 1, 100000000); break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    /* every lost sale left one item behind */
+    long left = atomic_load(&s->stock);
+    long lost = left;
 
-    long start = threads * s.items;
-    atomic_init(&s.stock, start);
-    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
-    if (!tids)
-        wb_die("calloc");
-    if ((err = pthread_barrier_init(&s.start, NULL, (unsigned)threads)))
-        wb_die_err(err, "pthread_barrier_init");
-    printf("%d seller%s each sell%s %ld items, one at a time, from a stock of %ld, %s\n", threads,
-           threads == 1 ? "" : "s", threads == 1 ? "s" : "",
-           s.items, start, s.locked ? "each update under the row lock" : "with no lock");
-    double t0 = wb_now();
-    for (int i = 0; i < threads; i++)
-        if ((err = pthread_create(&tids[i], NULL, seller, &s)))
-            wb_die_err(err, "pthread_create");
-    for (int i = 0; i < threads; i++)
-        if ((err = pthread_join(tids[i], NULL)))
-            wb_die_err(err, "pthread_join");
-    printf("used time: %.3f s\n", wb_now() - t0);
-
-    long left = atomic_load(&s.stock), lost = left; /* every lost sale left one item behind */
-    if (s.locked)
-        printf("(each read-then-write was done under the lock: no seller could cut in)\n");
+    if (s->locked)
+        printf(
+            "(each read-then-write was done under the lock: no seller could cut in)\n");
     else if (lost > 0)
-        printf("(two sellers read the same stock and both wrote back one less: one of the\n"
+        printf("(two sellers read the same stock and both wrote back one less: one of "
+               "the\n"
                " two sales vanished, and that happened %ld times)\n",
                lost);
     else if (threads > 1)
-        printf("(no sale was lost this time: the sellers happened not to overlap; run it again)\n");
+        printf("(no sale was lost this time: the sellers happened not to overlap; "
+               "run it again)\n");
     else
         printf("(one seller alone has nobody to race with)\n");
+
     if (lost == 0)
         printf("stock: %ld expected: 0 OK\n", left);
     else
         printf("stock: %ld expected: 0 LOST %ld updates\n", left, lost);
+}
+
+static int parse_options(int argc, char **argv, struct shop *s);
+
+int main(int argc, char **argv)
+{
+    struct shop s = {.items = 1000000, .row_lock = PTHREAD_MUTEX_INITIALIZER};
+    int threads = parse_options(argc, argv, &s);
+
+    long start = threads * s.items;
+    atomic_init(&s.stock, start);
+
+    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
+    if (tids == NULL)
+        wb_die("calloc");
+    int err = pthread_barrier_init(&s.start, NULL, (unsigned)threads);
+    if (err != 0)
+        wb_die_err(err, "pthread_barrier_init");
+
+    /* what is about to happen, in one line */
+    const char *sellers = threads == 1 ? "seller" : "sellers";
+    const char *sell = threads == 1 ? "sells" : "sell";
+    const char *how = s.locked ? "each update under the row lock" : "with no lock";
+    printf("%d %s each %s %ld items, one at a time, from a stock of %ld, %s\n", threads,
+           sellers, sell, s.items, start, how);
+
+    /* the sale: every seller at once */
+    double t0 = wb_now();
+    for (int i = 0; i < threads; i++) {
+        err = pthread_create(&tids[i], NULL, seller, &s);
+        if (err != 0)
+            wb_die_err(err, "pthread_create");
+    }
+
+    /* wait for every seller to finish */
+    for (int i = 0; i < threads; i++) {
+        err = pthread_join(tids[i], NULL);
+        if (err != 0)
+            wb_die_err(err, "pthread_join");
+    }
+    printf("used time: %.3f s\n", wb_now() - t0);
+
+    verdict(&s, threads);
+
     pthread_barrier_destroy(&s.start);
     pthread_mutex_destroy(&s.row_lock);
     free(tids);
     return 0;
+}
+
+/* --- the command line: the same shape as buns.c ------------------------------- */
+
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fputs("Usage: row_lock [--lock] [-t THREADS] [-i ITEMS]\n", out);
+    if (status == 0)
+        fputs("\nTHREADS threads each sell ITEMS items from one shared stock. Without\n"
+              "the lock, updates get lost; with --lock (a mutex: the row lock) the\n"
+              "final stock is exact. Ends with 'stock: N expected: M OK' or\n"
+              "'... LOST n updates'.\n\n"
+              "  --lock      take the row lock around each update\n"
+              "  -t THREADS  sellers (default 4)\n"
+              "  -i ITEMS    items each seller sells (default 1000000)\n",
+              stdout);
+    exit(status);
+}
+
+/* Sets s->locked and s->items; returns the number of sellers. */
+static int parse_options(int argc, char **argv, struct shop *s)
+{
+    static const struct option longopts[] = {
+        {"lock", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int threads = 4;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "t:i:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'l': s->locked = 1; break;
+        case 't': threads = (int)wb_opt_long("-t", optarg, 1, 256); break;
+        case 'i': s->items = wb_opt_long("-i", optarg, 1, 100000000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+    if (optind < argc)
+        usage(2);
+    return threads;
 }
