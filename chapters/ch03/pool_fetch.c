@@ -1,35 +1,46 @@
-/* pool_fetch.c - map a fetch over the URLs with a fixed pool of processes, then of threads
+/* pool_fetch.c - map a fetch over the URLs with a pool of processes, then of threads
  *
  * Talk: parallel handling / pool (Pool() versus multiprocessing.dummy's ThreadPool())
  * Usage: pool_fetch [-q] [-w N] [--mode process|thread|both] [-n N] [-d MS] [URL...]
- * Shows: N workers (default: the online CPUs, as Pool()) share the work, so at most N
- *        fetches run at once; results come back in input order, as from map(). Threads:
- *        a queue under a mutex and a condition variable, closed by a flag and a broadcast.
- *        Processes: workers that all read fixed-size tasks from one pipe (PIPE_BUF bytes,
- *        so each write is atomic) and answer on another.
+ * Shows: N workers (default: the online CPUs, as Pool()) fetch at most N at once; the
+ *        results in input order, as from map(). One pool for both, as ThreadPool() is
+ *        Pool() on threads: task numbers from a pipe, results in MAP_SHARED memory.
  * Compare: thread_fetch.c and process_fetch.c (one worker per URL, no limit)
  */
 #include "workbook.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <pthread.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #define MAX_WORKERS 100
-static const char usage[] =
-    "Usage: pool_fetch [-q] [-w N] [--mode process|thread|both] [-n N] [-d MS] [URL...]\n";
 
+struct options {
+    struct wb_opts common;
+    int workers, process_pool, thread_pool; /* --mode: one pool or both */
+};
+static void parse_options(int argc, char **argv, struct options *opt);
+
+/* Task i's result, filled in by the worker that took it (else "never fetched"). */
 struct result {
-    int i;       /* which task: a process worker's answer says so */
-    CURLcode rc; /* CURLE_FAILED_INIT until a worker has done the task */
+    CURLcode rc;
     long long bytes;
     double start, end;
     char reason[CURL_ERROR_SIZE];
 };
 
+/* What a pool is given: the URLs, its size, where the results go, its pipe. */
+struct job {
+    char **urls;
+    int n, workers;
+    struct result *res; /* res[i]: in MAP_SHARED memory */
+    int tasks;          /* the read end of the task pipe */
+};
+
+/* the same byte counter as sequential_fetch.c */
 static size_t count_bytes(char *data, size_t size, size_t nmemb, void *userp)
 {
     (void)data;
@@ -37,214 +48,203 @@ static size_t count_bytes(char *data, size_t size, size_t nmemb, void *userp)
     return size * nmemb;
 }
 
-/* The function the pool maps over the URLs: the talk's fetch_content, with a
- * handle of its own on each call, as urlopen() opens a new connection. */
-static void fetch(int i, const char *url, struct result *r)
+/* What the pool maps: the talk's fetch_content (thread_fetch.c's fetch), stored
+ * whole at the end, so that a worker killed halfway leaves "never fetched". */
+static void fetch(const char *url, struct result *out)
 {
-    *r = (struct result){.i = i, .rc = CURLE_FAILED_INIT, .start = wb_now()};
+    struct result r = {.rc = CURLE_OUT_OF_MEMORY}; /* if a setopt fails */
+
+    r.start = wb_now();
     CURL *h = curl_easy_init();
-    if (h && !(r->rc = curl_easy_setopt(h, CURLOPT_URL, url)) &&
-        !(r->rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_bytes)) &&
-        !(r->rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->bytes)) &&
-        !(r->rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) &&    /* no signals in threads */
-        !(r->rc = curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L)) && /* HTTP 404 is a failure */
-        !(r->rc = curl_easy_setopt(h, CURLOPT_NOPROXY, "*")) &&
-        !(r->rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->reason)))
-        r->rc = curl_easy_perform(h);
+    if (h != NULL && curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_bytes) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.bytes) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r.reason) == CURLE_OK)
+        r.rc = curl_easy_perform(h);
     curl_easy_cleanup(h);
-    r->end = wb_now();
+    r.end = wb_now();
+    if (r.reason[0] == '\0') /* libcurl does not fill it for every error */
+        snprintf(r.reason, sizeof r.reason, "%s", curl_easy_strerror(r.rc));
+    *out = r;
 }
 
-/* ---- the thread pool: a queue of task numbers, a mutex, a condition (their calls
- * are unchecked: POSIX lets them fail only on misuse) ---- */
-struct tpool {
-    pthread_mutex_t mu;
-    pthread_cond_t changed;    /* tasks were queued, or the pool was closed */
-    int queued, taken, closed; /* the queue holds tasks taken .. queued-1 */
-    char **urls;
-    struct result *res; /* a worker writes res[i] only for the i it took */
-};
-
-static void *thread_worker(void *arg)
+/* A worker, thread or process: take task numbers (each one atomic 4-byte write) until
+ * the pipe is empty and closed. With no signal handler installed, no EINTR. */
+static void *work(void *arg)
 {
-    struct tpool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (p->taken == p->queued && !p->closed) /* a loop: wake-ups can be spurious */
-            pthread_cond_wait(&p->changed, &p->mu);
-        int i = p->taken < p->queued ? p->taken++ : -1;
-        pthread_mutex_unlock(&p->mu);
-        if (i < 0)
-            return NULL; /* closed and empty: the clean way out */
-        fetch(i, p->urls[i], &p->res[i]);
-    }
+    const struct job *job = arg;
+    int i;
+
+    while (read(job->tasks, &i, sizeof i) == (ssize_t)sizeof i)
+        fetch(job->urls[i], &job->res[i]);
+    return NULL;
 }
 
-static void thread_map(int workers, char **urls, int n, struct result *res)
+/* Pool(), map(), close() and join(), with processes or with threads. */
+static void pool_map(struct job *job, int processes)
 {
-    struct tpool p = {.mu = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
-                      .urls = urls, .res = res};
-    pthread_t tids[MAX_WORKERS];
-    for (int k = 0, e; k < workers; k++)
-        if ((e = pthread_create(&tids[k], NULL, thread_worker, &p)) != 0)
-            wb_die_err(e, "pthread_create");
-    pthread_mutex_lock(&p.mu); /* map(): queue every task, then close() */
-    p.queued = n;
-    p.closed = 1;
-    pthread_cond_broadcast(&p.changed); /* wake every idle worker */
-    pthread_mutex_unlock(&p.mu);
-    for (int k = 0, e; k < workers; k++) /* join(): each leaves once the queue is empty */
-        if ((e = pthread_join(tids[k], NULL)) != 0)
-            wb_die_err(e, "pthread_join");
-}
-
-/* ---- the process pool: tasks of PIPE_BUF bytes, the most one write keeps whole ---- */
-struct task { int i; char url[PIPE_BUF - sizeof(int)]; };
-_Static_assert(sizeof(struct result) <= PIPE_BUF, "an answer must fit one atomic write");
-
-/* One message in one read(), again after EINTR (a signal came before any data).
- * Several workers read the task pipe: each task was written atomically, and a read
- * of its size takes exactly one (a second read() could get another worker's bytes). */
-static ssize_t read_msg(int fd, void *msg, size_t len)
-{
-    ssize_t k;
-    while ((k = read(fd, msg, len)) == -1 && errno == EINTR)
-        continue;
-    return k;
-}
-
-/* A forked worker: take tasks until the task pipe is closed (EOF), answer each. */
-static void process_worker(int tasks, int answers)
-{
-    struct task t;
-    struct result r;
-    while (read_msg(tasks, &t, sizeof t) == (ssize_t)sizeof t) {
-        fetch(t.i, t.url, &r);
-        if (write(answers, &r, sizeof r) != (ssize_t)sizeof r) /* atomic: all or nothing */
-            _exit(1);
-    }
-    _exit(0); /* _exit: the parent's stdio buffers are not ours to flush */
-}
-
-static void process_map(int workers, char **urls, int n, struct result *res)
-{
-    int tp[2], ap[2];
     pid_t pids[MAX_WORKERS];
-    if (pipe(tp) == -1 || pipe(ap) == -1)
+    pthread_t tids[MAX_WORKERS];
+    int fds[2];
+    if (pipe(fds) == -1)
         wb_die("pipe");
-    fflush(stdout); /* or the children inherit a copy of unprinted output */
-    for (int k = 0; k < workers; k++) {
-        if ((pids[k] = fork()) == -1)
+
+    /* map(): every task number into a pipe made big enough to hold them all */
+    if (fcntl(fds[1], F_SETPIPE_SZ, job->n * (int)sizeof(int)) == -1)
+        wb_die("F_SETPIPE_SZ");
+    for (int i = 0; i < job->n; i++)
+        if (write(fds[1], &i, sizeof i) == -1)
+            wb_die("write");
+
+    /* close(): no more tasks, so a worker reads EOF once the pipe is empty */
+    if (close(fds[1]) == -1)
+        wb_die("close");
+    job->tasks = fds[0];
+
+    /* the workers: threads, or children (after fflush, or they print it again) */
+    fflush(stdout);
+    for (int k = 0; k < job->workers; k++) {
+        if (!processes) {
+            int err = pthread_create(&tids[k], NULL, work, job);
+            if (err != 0)
+                wb_die_err(err, "pthread_create");
+            continue;
+        }
+        pids[k] = fork();
+        if (pids[k] == -1)
             wb_die("fork");
-        if (pids[k] == 0) { /* a worker holding the task pipe's write end would never see EOF */
-            if (close(tp[1]) == -1 || close(ap[0]) == -1)
-                _exit(1);
-            process_worker(tp[0], ap[1]);
+        if (pids[k] == 0) {
+            work(job);
+            _exit(0);
         }
     }
-    if (close(tp[0]) == -1 || close(ap[1]) == -1) /* the workers' ends */
+
+    /* join(): each worker leaves when the pipe is empty */
+    for (int k = 0; k < job->workers && !processes; k++) {
+        int err = pthread_join(tids[k], NULL);
+        if (err != 0)
+            wb_die_err(err, "pthread_join");
+    }
+    for (int k = 0; k < job->workers && processes; k++)
+        if (waitpid(pids[k], NULL, 0) == -1)
+            wb_die("waitpid");
+    if (close(fds[0]) == -1)
         wb_die("close");
-    /* At most one task per worker is out, so the answers never fill their pipe (MAX_WORKERS
-     * x sizeof(struct result) < 64 KiB): no worker is stuck writing while we are. */
-    for (int next = 0, out = 0;;) {
-        for (; out < workers && next < n; next++, out++) {
-            struct task t = {.i = next};
-            snprintf(t.url, sizeof t.url, "%s", urls[next]); /* length checked in main */
-            if (write(tp[1], &t, sizeof t) == -1)
-                wb_die("write"); /* EPIPE: every worker is gone */
-            if (next == n - 1 && close(tp[1]) == -1) /* the pool's close(): EOF for the idle */
-                wb_die("close");
+}
+
+/* One pool's map(), timed as in the talk; its results in input order, from row `row`.
+ */
+static int timed_map(struct job *job, int processes, struct wb_timeline *tl, int row)
+{
+    int failed = 0;
+
+    for (int i = 0; i < job->n; i++)
+        job->res[i] = (struct result){CURLE_FAILED_INIT, 0, 0, 0, "never fetched"};
+    double t0 = wb_now();
+    pool_map(job, processes);
+    double used = wb_now() - t0;
+
+    for (int i = 0; i < job->n; i++) {
+        const struct result *r = &job->res[i];
+        wb_span_set(tl, row + i, r->start, r->end);
+        if (r->rc == CURLE_OK) {
+            wb_result(i, r->bytes, r->end - r->start, job->urls[i]);
+            continue;
         }
-        struct result a;
-        ssize_t k = out > 0 ? read_msg(ap[0], &a, sizeof a) : 0;
-        if (k == 0)
-            break; /* all answered, or every worker died (EOF): the rest failed */
-        if (k != (ssize_t)sizeof a) /* we are the only reader: a short read is a bug */
-            wb_die_err(k == -1 ? errno : EPROTO, "read");
-        res[a.i] = a;
-        out--; /* that worker is free for the next task */
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, job->urls[i],
+                r->reason);
+        wb_task_failed(tl, row + i);
+        failed++;
     }
-    if (close(ap[0]) == -1)
-        wb_die("close");
-    for (int k = 0, st; k < workers; k++) { /* join(): reap every worker */
-        while (waitpid(pids[k], &st, 0) == -1)
-            if (errno != EINTR)
-                wb_die("waitpid");
-        if (WIFSIGNALED(st))
-            fprintf(stderr, "pool_fetch: worker %d killed by signal %d\n", pids[k], WTERMSIG(st));
-    }
+    printf("%s use time: %.3f s\n", processes ? "process" : "thread", used);
+    return failed;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"mode", required_argument, NULL, 'm'}, {0}};
-    struct wb_opts o = WB_OPTS_INIT;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int c, modes = 3, workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (int)cpus;
-    while ((c = getopt_long(argc, argv, "qn:d:w:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &o))
-            continue;
-        if (c == 'w') {
-            workers = (int)wb_opt_long("-w", optarg, 1, MAX_WORKERS);
-        } else if (c == 'm' && (modes = !strcmp(optarg, "process") ? 1
-                                         : !strcmp(optarg, "thread") ? 2
-                                         : !strcmp(optarg, "both")   ? 3 : 0)) {
-            continue; /* 0 for an unknown mode: a usage error below */
-        } else if (c == 'h') {
-            printf("%s\nFetches the URLs with a pool of N workers (default %d, the online CPUs),\n"
-                   "processes and then threads; prints results in input order, each pool's time.\n"
-                   "  -w N  workers (1 to 100)  --mode  process, thread or both  -q  no timeline\n",
-                   usage, workers);
-            return 0;
-        } else {
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
-    int n, failed = 0, unreachable = 0;
-    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
-    for (int i = 0; i < n; i++)
-        if (strlen(urls[i]) >= sizeof(struct task) - sizeof(int))
-            wb_die_err(E2BIG, urls[i]); /* a task message has room for 4 KiB */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) /* before any thread or fork */
+    struct options opt = {WB_OPTS_INIT, 1, 1, 1};
+    parse_options(argc, argv, &opt);
+
+    struct job job = {.workers = opt.workers};
+    job.urls = wb_urls(argc - optind, argv + optind, &opt.common, &job.n);
+    wb_require_lab(job.urls, job.n);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) /* before threads, forks */
         wb_die_err(EIO, "curl_global_init");
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) /* a write to a dead worker: EPIPE, not death */
-        wb_die("signal");
-    struct wb_timeline tl; /* with both pools: the process pool's n rows, then the thread pool's */
-    wb_timeline_init(&tl, modes == 3 ? 2 * n : n);
-    struct result *res = calloc((size_t)n, sizeof *res);
-    if (!res)
-        wb_die("calloc");
+
+    /* the results, in memory that forked workers share with us too */
+    size_t size = (size_t)job.n * sizeof *job.res;
+    job.res =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (job.res == MAP_FAILED)
+        wb_die("mmap");
+
+    /* with both pools, the process pool's n rows, then the thread pool's */
+    struct wb_timeline tl;
+    wb_timeline_init(&tl, (opt.process_pool + opt.thread_pool) * job.n);
+
+    /* the talk's cell: Pool(), then ThreadPool() */
+    int failed = 0;
     double begin = wb_now();
-    for (int m = 0, row = 0; m < 2; m++) { /* modes: bit 0 process pool, bit 1 thread pool */
-        if (!(modes & (1 << m)))
-            continue;
-        for (int i = 0; i < n; i++) /* what a task no worker did reports */
-            res[i] = (struct result){i, CURLE_FAILED_INIT, 0, 0, 0, "no worker did it"};
-        double t0 = wb_now();
-        (m == 0 ? process_map : thread_map)(workers, urls, n, res);
-        double used = wb_now() - t0;
-        for (int i = 0; i < n; i++, row++) { /* in input order, as map() returns them */
-            wb_span_set(&tl, row, res[i].start, res[i].end);
-            if (res[i].rc == CURLE_OK)
-                wb_result(i, res[i].bytes, res[i].end - res[i].start, urls[i]);
-            else
-                fprintf(stderr, "pool_fetch: %s: %s\n", urls[i], /* reason: not always filled */
-                        res[i].reason[0] ? res[i].reason : curl_easy_strerror(res[i].rc));
-            failed += res[i].rc != CURLE_OK;
-            unreachable |= res[i].rc == CURLE_COULDNT_CONNECT;
-        }
-        printf("%s use time: %.3f s\n", m == 0 ? "process" : "thread", used);
-    }
+    if (opt.process_pool)
+        failed += timed_map(&job, 1, &tl, 0);
+    if (opt.thread_pool)
+        failed += timed_map(&job, 0, &tl, tl.n - job.n);
     wb_used_time(wb_now() - begin);
-    if (!o.quiet)
+    if (!opt.common.quiet)
         wb_timeline_print(&tl, stdout);
-    if (unreachable && optind == argc)
-        wb_lab_hint();
+
     wb_timeline_free(&tl);
-    free(res);
+    if (munmap(job.res, size) == -1)
+        wb_die("munmap");
     curl_global_cleanup();
-    wb_urls_free(urls, n);
-    return failed ? 1 : 0;
+    wb_urls_free(job.urls, job.n);
+    return failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ---- */
+
+static _Noreturn void usage(int status)
+{
+    fputs("Usage: pool_fetch [-q] [-w N] [--mode MODE] [-n N] [-d MS] [URL...]\n",
+          status == 0 ? stdout : stderr);
+    if (status == 0)
+        printf("\nFetches the URLs with N workers, processes then threads.\n\n"
+               "  -w N         workers, 1 to 100 (default: the online CPUs)\n"
+               "  --mode MODE  process, thread or both (the default)\n"
+               "  -q           no timeline, only the results\n");
+    exit(status);
+}
+
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"mode", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN); /* Pool()'s default */
+    if (cpus > 1)
+        opt->workers = cpus < MAX_WORKERS ? (int)cpus : MAX_WORKERS;
+
+    while ((c = getopt_long(argc, argv, "qn:d:w:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, &opt->common))
+            continue;
+        switch (c) {
+        case 'w': opt->workers = (int)wb_opt_long("-w", optarg, 1, MAX_WORKERS); break;
+        case 'm':
+            opt->process_pool = strcmp(optarg, "thread") != 0;
+            opt->thread_pool = strcmp(optarg, "process") != 0;
+            if (opt->process_pool && opt->thread_pool && strcmp(optarg, "both") != 0)
+                usage(2);
+            break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
 }
