@@ -1206,14 +1206,18 @@ int main(int argc, char **argv)
     const char *port_file = NULL;
     parse_options(argc, argv, &s, &port, &port_file);
 
-    /* set up: tables, signals, the listening socket, epoll */
+    /* the tables, and the signals that stop us */
     allocate_tables(&s);
     sigset_t during_wait;
     set_up_signals(&during_wait);
-    s.lfd = listen_on(port, &port);
+
+    /* a descriptor held in reserve for when all others are taken (see on_accept) */
     s.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (s.spare_fd == -1)
         wb_die("/dev/null");
+
+    /* the listening socket, watched by epoll like every connection after it */
+    s.lfd = listen_on(port, &port);
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s.epfd == -1)
         wb_die("epoll_create1");
