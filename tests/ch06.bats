@@ -95,3 +95,84 @@ scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
     assert_equal "$(result_lines)" 10
     assert_equal "$(lab_stat peak)" 4
 }
+
+@test "loop_per_core fetches 2,000 slow URLs at once, dealt out among its loops" {
+    run -0 timeout 60 "$WB_BIN/ch06/loop_per_core" -q -w 2 -n 2000 -d "$(scale_delay)"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 2000
+    assert_line 'loop 0 served 1000 URLs, 0 failed'
+    assert_line 'loop 1 served 1000 URLs, 0 failed'
+    assert_equal "$(lab_stat peak)" 2000
+}
+
+@test "loop_per_core -w 3 runs as many loops as it says: three threads beside main" {
+    local out=$BATS_TEST_TMPDIR/out pid child="" threads i
+    timeout 30 "$WB_BIN/ch06/loop_per_core" -q -w 3 -n 30 -d 2000 >"$out" 2>&1 3>&- &
+    pid=$!
+    # when the lab server holds all thirty requests, every loop is under way
+    for i in $(seq 200); do
+        [ "$(lab_stat active)" = 30 ] && break
+        sleep 0.05
+    done
+    child=$(tr -d " \n" </proc/"$pid"/task/"$pid"/children) # timeout's one child
+    threads=$(awk '/^Threads:/ { print $2 }' /proc/"$child"/status)
+    wait "$pid"
+    output=$(cat "$out")
+    no_sanitizer_report
+    # the thread sanitizer keeps one thread of its own
+    if [ "$WB_SAN" = tsan ]; then threads=$((threads - 1)); fi
+    assert_equal "$threads" 4
+    run -0 grep -cE '^loop [0-2] served 10 URLs, 0 failed$' "$out"
+    assert_output 3
+}
+
+@test "the default is one loop per online CPU" {
+    run -0 timeout 20 "$WB_BIN/ch06/loop_per_core" -q -n 40 -d 50
+    no_sanitizer_report
+    assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" "$(nproc)"
+}
+
+# ---- what both crawlers share with chapter 5 ------------------------------------
+
+CRAWLERS=(multi_socket_fetch loop_per_core)
+
+@test "a refused port, a silent server and a bad URL are reported; the good URLs still print; exit 1" {
+    local port p
+    port=$(closed_port)
+    for p in "${CRAWLERS[@]}"; do
+        run --separate-stderr -1 timeout 20 "$WB_BIN/ch06/$p" -q -t 1 "$LAB_URL/delay/10" \
+            "127.0.0.1:$port/" "$LAB_URL/hang" "${LAB_URL#http://}/bytes/5000" "nope://x"
+        no_sanitizer_report
+        assert_line --regexp '^\[0\] [0-9]+ bytes in [0-9.]+ s  http://127\.0\.0\.1:[0-9]+/delay/10$'
+        assert_line --regexp '^\[3\] 5[0-9]{3} bytes in [0-9.]+ s  127\.0\.0\.1:[0-9]+/bytes/5000$'
+        assert_stderr_contains "$p: 127.0.0.1:$port/: "
+        assert_stderr_contains "$p: $LAB_URL/hang: "
+        assert_stderr_contains "$p: nope://x: "
+        assert_equal "$(result_lines)" 2
+    done
+}
+
+@test "with no lab server both say how to start one, and exit 1 before any result" {
+    local p
+    export LAB_URL="http://127.0.0.1:$(closed_port)"
+    for p in "${CRAWLERS[@]}"; do
+        run --separate-stderr -1 timeout 20 "$WB_BIN/ch06/$p" -n 2
+        no_sanitizer_report
+        assert_stderr_contains "make serve"
+        assert_equal "$output" ""
+    done
+}
+
+@test "--help explains and exits 0; a bad option prints the usage and exits 2" {
+    local p
+    for p in fd_scaling "${CRAWLERS[@]}"; do
+        run -0 timeout 5 "$WB_BIN/ch06/$p" --help
+        assert_line --index 0 --regexp "^Usage: $p "
+        run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/$p" --bogus
+        assert_stderr_contains "Usage: $p "
+    done
+    run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/loop_per_core" -w 0
+    assert_stderr_contains "-w"
+    run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/multi_socket_fetch" --max 0
+    assert_stderr_contains "-c"
+}
