@@ -15,13 +15,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-/* The command line: the options every fetch program has, and -t. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
 /* Over a socket that blocks: connect, send the whole request, read until the
  * server closes. Returns NULL, or the name of the call that failed with errno
@@ -126,12 +120,13 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s;
+    parse_options(argc, argv, &o, &timeout_s);
 
     /* the URLs, and a lab server to answer them */
     int n;
-    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
@@ -143,7 +138,7 @@ int main(int argc, char **argv)
         char why[512];
 
         wb_task_begin(&tl, i);
-        long long bytes = fetch(urls[i], opt.timeout_s, why, sizeof why);
+        long long bytes = fetch(urls[i], timeout_s, why, sizeof why);
         wb_task_end(&tl, i);
 
         if (bytes < 0) {
@@ -160,7 +155,7 @@ int main(int argc, char **argv)
     /* the summary: almost no CPU time, all of it spent waiting */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!opt.common.quiet)
+    if (!o.quiet)
         wb_timeline_print(&tl, stdout);
 
     wb_timeline_free(&tl);
@@ -170,43 +165,39 @@ int main(int argc, char **argv)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("\nFetch each URL with a blocking socket, one after another, and print\n"
-              "the bytes received. With no URL, fetch N lab URLs of MS milliseconds.\n"
-              "\n"
-              "  -n N          how many lab URLs (default 10)\n"
-              "  -d MS         the lab server's delay per URL (default 200)\n"
-              "  -t SECONDS    give up on a server silent this long (default 10)\n"
-              "  -q            no timeline, only the results\n",
+        fputs("Fetch each URL with a blocking socket, one after another. With no\n"
+              "URL, fetch N lab URLs (default 10), each answered after MS ms\n"
+              "(default 200). -t: give up on a server silent for SECONDS\n"
+              "(default 10). -q: no timeline, only the results.\n",
               stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+    *timeout_s = 10;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }

@@ -18,13 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-/* The command line: the options every fetch program has, and -t. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
 /* ---- the event loop, the same as callback_loop.c ------------------------- */
 
@@ -234,15 +228,16 @@ static void fetch(struct crawler *c)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s;
+    parse_options(argc, argv, &o, &timeout_s);
 
     /* a socket per fetch: lift the soft limit (often 1024) to the hard one */
     wb_raise_fd_limit(1);
 
     /* the URLs, a lab server to answer them, a crawler for each, one loop */
     int n;
-    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
     struct crawler *crawlers = calloc((size_t)n, sizeof *crawlers);
     if (crawlers == NULL)
@@ -261,7 +256,7 @@ int main(int argc, char **argv)
         crawlers[i].watch.fd = -1;
         fetch(&crawlers[i]);
     }
-    loop_run(&all.loop, t0 + opt.timeout_s);
+    loop_run(&all.loop, t0 + timeout_s);
 
     /* what is still under way when the time ran out has failed */
     for (int i = 0; i < n; i++)
@@ -271,7 +266,7 @@ int main(int argc, char **argv)
 
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!opt.common.quiet)
+    if (!o.quiet)
         wb_timeline_print(&all.tl, stdout);
 
     close(all.loop.epfd);
@@ -283,45 +278,40 @@ int main(int argc, char **argv)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs(
-            "\nFetch every URL at once from one thread, an epoll loop calling each\n"
-            "fetch's next step when its socket is ready. With no URL, fetch N lab\n"
-            "URLs of MS milliseconds.\n"
-            "\n"
-            "  -n N          how many lab URLs (default 10)\n"
-            "  -d MS         the lab server's delay per URL (default 200)\n"
-            "  -t SECONDS    give up on what is not done after this long (default 10)\n"
-            "  -q            no timeline, only the results\n",
-            stdout);
+        fputs("Fetch every URL at once from one thread, an epoll loop calling each\n"
+              "fetch's next step when its socket is ready. With no URL, fetch N\n"
+              "lab URLs (default 10), each answered after MS ms (default 200).\n"
+              "-t: give up on what is not done after SECONDS (default 10).\n"
+              "-q: no timeline, only the results.\n",
+              stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+    *timeout_s = 10;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }

@@ -14,14 +14,8 @@
 #include <curl/curl.h>
 #include <getopt.h>
 
-/* The command line: the options every fetch program has, -t and -c. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-    int max;               /* -c MAX; 0: all at once */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
+                          int *max);
 
 /* One URL's transfer: what the write callback counts, and libcurl's words
  * if it fails. */
@@ -146,17 +140,18 @@ static _Noreturn void die_multi(const char *what, CURLMcode mc)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s, max;
+    parse_options(argc, argv, &o, &timeout_s, &max);
 
     /* one socket per transfer: lift the soft limit (often 1024) to the hard one */
     wb_raise_fd_limit(1);
 
     /* the URLs, a lab server to answer them, and a slot for each transfer */
-    struct run r = {.timeout_s = opt.timeout_s};
-    r.urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &r.n);
+    struct run r = {.timeout_s = timeout_s};
+    r.urls = wb_urls(argc - optind, argv + optind, &o, &r.n);
     wb_require_lab(r.urls, r.n);
-    r.max = opt.max;
+    r.max = max;
     if (r.max == 0 || r.max > r.n)
         r.max = r.n;
     r.t = calloc((size_t)r.n, sizeof *r.t);
@@ -208,7 +203,7 @@ int main(int argc, char **argv)
     /* the summary */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!opt.common.quiet)
+    if (!o.quiet)
         wb_timeline_print(&r.tl, stdout);
 
     curl_multi_cleanup(r.multi);
@@ -221,45 +216,43 @@ int main(int argc, char **argv)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("\nFetch the URLs with libcurl's multi interface: one thread, many\n"
-              "transfers at once. With no URL, fetch N lab URLs of MS milliseconds.\n"
-              "\n"
-              "  -n N          how many lab URLs (default 10)\n"
-              "  -d MS         the lab server's delay per URL (default 200)\n"
-              "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
-              "  -c MAX        at most MAX transfers at once (default: all)\n"
-              "  -q            no timeline, only the results\n",
+        fputs("Fetch the URLs with libcurl's multi interface: one thread, many\n"
+              "transfers, at most MAX at once (default: all). With no URL, fetch\n"
+              "N lab URLs (default 10), each answered after MS ms (default 200).\n"
+              "-t: give up on a URL not done after SECONDS (default 10).\n"
+              "-q: no timeline, only the results.\n",
               stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
+                          int *max)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10, .max = 0};
+    *timeout_s = 10;
+    *max = 0;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
-        case 'c': opt->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'c': *max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }

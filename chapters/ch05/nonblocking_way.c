@@ -17,13 +17,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
-/* The command line: the options every fetch program has, and -t. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
 /* The calls that came back with "not yet", per kind. */
 struct wasted {
@@ -149,12 +143,13 @@ static long long fetch(const char *url, int timeout_s, struct wasted *w, char *w
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s;
+    parse_options(argc, argv, &o, &timeout_s);
 
     /* the URLs, and a lab server to answer them */
     int n;
-    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
@@ -167,7 +162,7 @@ int main(int argc, char **argv)
         char why[512];
 
         wb_task_begin(&tl, i);
-        long long bytes = fetch(urls[i], opt.timeout_s, &w, why, sizeof why);
+        long long bytes = fetch(urls[i], timeout_s, &w, why, sizeof why);
         wb_task_end(&tl, i);
 
         if (bytes < 0) {
@@ -188,7 +183,7 @@ int main(int argc, char **argv)
            total, w.connect, w.send, w.recv);
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!opt.common.quiet)
+    if (!o.quiet)
         wb_timeline_print(&tl, stdout);
 
     wb_timeline_free(&tl);
@@ -198,45 +193,40 @@ int main(int argc, char **argv)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs(
-            "\nFetch each URL over a non-blocking socket, one after another, asking\n"
-            "again and again until each call succeeds, and count the calls that\n"
-            "answered \"not yet\". With no URL, fetch N lab URLs of MS milliseconds.\n"
-            "\n"
-            "  -n N          how many lab URLs (default 10)\n"
-            "  -d MS         the lab server's delay per URL (default 200)\n"
-            "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
-            "  -q            no timeline, only the results\n",
-            stdout);
+        fputs("Fetch each URL over a non-blocking socket, one after another,\n"
+              "asking again and again, and count the calls that said \"not yet\".\n"
+              "With no URL, fetch N lab URLs (default 10), each answered after\n"
+              "MS ms (default 200). -t: give up on a URL not done after SECONDS\n"
+              "(default 10). -q: no timeline, only the results.\n",
+              stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+    *timeout_s = 10;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }

@@ -18,14 +18,8 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
-/* The command line: the options every fetch program has, -t and -w. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-    int workers;           /* -w WORKERS */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
+                          int *workers);
 
 /* One blocking fetch (after main, as in blocking_way.c): the bytes received,
  * or -1 with the reason in why. */
@@ -103,12 +97,13 @@ static void reap(const pid_t *pids, int started)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s, workers;
+    parse_options(argc, argv, &o, &timeout_s, &workers);
 
     /* the URLs, a lab server to answer them, and a slot for each report */
     int n;
-    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
     struct report *res = calloc((size_t)n, sizeof *res);
     if (res == NULL)
@@ -126,7 +121,7 @@ int main(int argc, char **argv)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) == -1)
         wb_die("pipe2");
-    int workers = opt.workers < n ? opt.workers : n;
+    workers = workers < n ? workers : n;
     pid_t *pids = calloc((size_t)workers, sizeof *pids);
     if (pids == NULL)
         wb_die("calloc");
@@ -146,7 +141,7 @@ int main(int argc, char **argv)
         }
         if (pid == 0) {
             close(fds[0]);
-            worker(started, workers, urls, n, opt.timeout_s, fds[1]);
+            worker(started, workers, urls, n, timeout_s, fds[1]);
             _exit(0); /* no atexit handlers, no second flush of stdio */
         }
         pids[started] = pid;
@@ -182,7 +177,7 @@ int main(int argc, char **argv)
                  (double)(kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
     printf("cpu time: %.3f s (wall %.3f s)\n", cpu, wall);
     wb_used_time(wall);
-    if (!opt.common.quiet)
+    if (!o.quiet)
         wb_timeline_print(&tl, stdout);
 
     wb_timeline_free(&tl);
@@ -209,15 +204,18 @@ static const char *http_get(int fd, const struct addrinfo *ai, int timeout_s,
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
         return "connect";
 
+    /* send all of it, however short each write; EINTR: send again */
     int sent = 0;
     while (sent < len) {
         ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
         if (w == -1 && errno != EINTR)
             return "send";
+
         if (w > 0)
             sent += (int)w;
     }
 
+    /* read until the server closes */
     char buf[4096];
     ssize_t r;
     while ((r = recv(fd, buf, sizeof buf, 0)) != 0) {
@@ -235,7 +233,7 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
     char host[256], port[16], req[1024];
     const char *path;
 
-    /* the request and the address */
+    /* the request: HTTP/1.0, so the server closes the connection when done */
     if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1) {
         snprintf(why, whylen, "not a URL");
         return -1;
@@ -246,6 +244,8 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
         snprintf(why, whylen, "URL too long");
         return -1;
     }
+
+    /* the address: IPv4 only, as the lab server listens on 127.0.0.1 */
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;
     int rc = getaddrinfo(host, port, &hints, &ai);
@@ -281,47 +281,43 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs(
-            "\nFetch the URLs with a pool of forked worker processes, each doing\n"
-            "blocking fetches, and print the bytes received in the order of the URLs.\n"
-            "With no URL, fetch N lab URLs of MS milliseconds.\n"
-            "\n"
-            "  -n N          how many lab URLs (default 10)\n"
-            "  -d MS         the lab server's delay per URL (default 200)\n"
-            "  -t SECONDS    give up on a server silent this long (default 10)\n"
-            "  -w WORKERS    worker processes (default 10, as the talk's pool)\n"
-            "  -q            no timeline, only the results\n",
-            stdout);
+        fputs("Fetch the URLs with WORKERS forked processes (default 10, as the\n"
+              "talk's pool), each doing blocking fetches; print the results in\n"
+              "the order of the URLs. With no URL, fetch N lab URLs (default 10),\n"
+              "each answered after MS ms (default 200). -t: give up on a server\n"
+              "silent for SECONDS (default 10). -q: no timeline, only the results.\n",
+              stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
+                          int *workers)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10, .workers = 10};
+    *timeout_s = 10;
+    *workers = 10;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:w:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
-        case 'w': opt->workers = (int)wb_opt_long("-w", optarg, 1, 1000); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'w': *workers = (int)wb_opt_long("-w", optarg, 1, 1000); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }

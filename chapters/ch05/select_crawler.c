@@ -16,13 +16,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 
-/* The command line: the options every fetch program has, and -t. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
 /* Where each connection is. select() waits for "writable" in the first two
  * states (connected; room to send) and for "readable" in the third. */
@@ -262,8 +256,9 @@ static int summary(struct conn *conns, int n, double wall, int quiet)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s;
+    parse_options(argc, argv, &o, &timeout_s);
 
     /* As many descriptors as allowed, so that the limit a large -n meets is
      * select()'s FD_SETSIZE, the lesson here (refused: the old limit, fine). */
@@ -271,7 +266,7 @@ int main(int argc, char **argv)
 
     /* the URLs, a lab server to answer them, and a connection for each */
     int n;
-    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
     struct conn *conns = calloc((size_t)n, sizeof *conns);
     if (conns == NULL)
@@ -284,9 +279,9 @@ int main(int argc, char **argv)
     int status = 1;
     double t0 = wb_now();
     if (start_all(conns, n) == 0) {
-        crawl(conns, n, t0 + opt.timeout_s);
+        crawl(conns, n, t0 + timeout_s);
         give_up(conns, n);
-        status = summary(conns, n, wb_now() - t0, opt.common.quiet);
+        status = summary(conns, n, wb_now() - t0, o.quiet);
     }
 
     /* after a refusal, some are still open */
@@ -300,45 +295,40 @@ int main(int argc, char **argv)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        printf(
-            "\nFetch every URL at once from one thread: non-blocking sockets, and\n"
-            "select() to wait until one of them is ready. With no URL, fetch N lab\n"
-            "URLs of MS milliseconds. N must stay below FD_SETSIZE (%d).\n"
-            "\n"
-            "  -n N          how many lab URLs (default 10)\n"
-            "  -d MS         the lab server's delay per URL (default 200)\n"
-            "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
-            "  -q            no timeline, only the results\n",
-            FD_SETSIZE);
+        fputs("Fetch every URL at once from one thread: non-blocking sockets, and\n"
+              "select() to wait until one is ready (below FD_SETSIZE, 1024, only).\n"
+              "With no URL, fetch N lab URLs (default 10), each answered after\n"
+              "MS ms (default 200). -t: give up on what is not done after SECONDS\n"
+              "(default 10). -q: no timeline, only the results.\n",
+              stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10};
+    *timeout_s = 10;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }

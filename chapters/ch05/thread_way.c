@@ -18,14 +18,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-/* The command line: the options every fetch program has, -t and -w. */
-struct options {
-    struct wb_opts common; /* -q, -n N, -d MS */
-    int timeout_s;         /* -t SECONDS */
-    int workers;           /* -w WORKERS */
-};
-
-static int parse_options(int argc, char **argv, struct options *opt);
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
+                          int *workers);
 
 /* One blocking fetch (after main, as in blocking_way.c): the bytes received,
  * or -1 with the reason in why. */
@@ -85,19 +79,20 @@ static int start_workers(pthread_t *tids, int workers, struct pool *p)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    int first_url = parse_options(argc, argv, &opt);
+    struct wb_opts o = WB_OPTS_INIT;
+    int timeout_s, workers;
+    parse_options(argc, argv, &o, &timeout_s, &workers);
 
     /* the URLs, a lab server to answer them, and a slot for each result */
     int n;
-    char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
+    char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
-    struct pool p = {.urls = urls, .n = n, .timeout_s = opt.timeout_s, .tl = &tl};
+    struct pool p = {.urls = urls, .n = n, .timeout_s = timeout_s, .tl = &tl};
     atomic_init(&p.next, 0);
     p.res = calloc((size_t)n, sizeof *p.res);
-    int workers = opt.workers < n ? opt.workers : n;
+    workers = workers < n ? workers : n;
     pthread_t *tids = calloc((size_t)workers, sizeof *tids);
     if (p.res == NULL || tids == NULL)
         wb_die("calloc");
@@ -128,7 +123,7 @@ int main(int argc, char **argv)
     /* RUSAGE_SELF counts the CPU time of every thread of the process */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
-    if (!opt.common.quiet)
+    if (!o.quiet)
         wb_timeline_print(&tl, stdout);
 
     wb_timeline_free(&tl);
@@ -155,15 +150,18 @@ static const char *http_get(int fd, const struct addrinfo *ai, int timeout_s,
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
         return "connect";
 
+    /* send all of it, however short each write; EINTR: send again */
     int sent = 0;
     while (sent < len) {
         ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
         if (w == -1 && errno != EINTR)
             return "send";
+
         if (w > 0)
             sent += (int)w;
     }
 
+    /* read until the server closes */
     char buf[4096];
     ssize_t r;
     while ((r = recv(fd, buf, sizeof buf, 0)) != 0) {
@@ -181,7 +179,7 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
     char host[256], port[16], req[1024];
     const char *path;
 
-    /* the request and the address */
+    /* the request: HTTP/1.0, so the server closes the connection when done */
     if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1) {
         snprintf(why, whylen, "not a URL");
         return -1;
@@ -192,6 +190,8 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
         snprintf(why, whylen, "URL too long");
         return -1;
     }
+
+    /* the address: IPv4 only, as the lab server listens on 127.0.0.1 */
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;
     int rc = getaddrinfo(host, port, &hints, &ai);
@@ -227,46 +227,43 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* --help: all of it on stdout, exit 0; a bad option: the first line on
- * stderr, exit 2. */
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("\nFetch the URLs with a pool of threads, each doing blocking fetches,\n"
-              "and print the bytes received in the order of the URLs. With no URL,\n"
-              "fetch N lab URLs of MS milliseconds.\n"
-              "\n"
-              "  -n N          how many lab URLs (default 10)\n"
-              "  -d MS         the lab server's delay per URL (default 200)\n"
-              "  -t SECONDS    give up on a server silent this long (default 10)\n"
-              "  -w WORKERS    threads in the pool (default 10, as the talk's pool)\n"
-              "  -q            no timeline, only the results\n",
+        fputs("Fetch the URLs with a pool of WORKERS threads (default 10, as the\n"
+              "talk's pool), each doing blocking fetches; print the results in\n"
+              "the order of the URLs. With no URL, fetch N lab URLs (default 10),\n"
+              "each answered after MS ms (default 200). -t: give up on a server\n"
+              "silent for SECONDS (default 10). -q: no timeline, only the results.\n",
               stdout);
     exit(status);
 }
 
-/* Fill in opt from the command line; returns the index of the first URL. */
-static int parse_options(int argc, char **argv, struct options *opt)
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
+                          int *workers)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *opt = (struct options){.common = WB_OPTS_INIT, .timeout_s = 10, .workers = 10};
+    *timeout_s = 10;
+    *workers = 10;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:w:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, &opt->common))
+        if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': opt->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
-        case 'w': opt->workers = (int)wb_opt_long("-w", optarg, 1, 1000); break;
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'w': *workers = (int)wb_opt_long("-w", optarg, 1, 1000); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    return optind;
 }
