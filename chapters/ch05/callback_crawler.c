@@ -7,7 +7,7 @@
  *        request and registers read_response(), which counts the answer until
  *        the server closes. What one step leaves for the next lives in a
  *        struct, since each callback returns to the loop (stack ripping).
- * Compare: callback_loop.c (the same loop on its own, with futures),
+ * Compare: callback_loop.c (the loop as an API of its own, with futures),
  *          select_crawler.c (select, one loop body), coroutine_crawler.c
  *          (the steps as one function again), multi_fetch.c (libcurl). Linux.
  */
@@ -20,83 +20,23 @@
 
 static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
-/* ---- the event loop, the same as callback_loop.c ------------------------- */
-
-/* Python's selector.register(fd, events, data) keeps a bound method as the
- * data (self.connected); C keeps a function and the object it works on. */
-typedef void callback(int fd, void *data);
-
-struct watch {
-    int fd;
-    callback *cb; /* NULL: not registered */
-    void *data;
-};
-
-struct loop {
-    int epfd;
-    int stopped;
-};
-
-/* Ask epoll to report fd for the events in mask, and remember what to call. */
-static int loop_register(struct loop *l, struct watch *w, uint32_t mask, callback *cb,
-                         void *data)
-{
-    struct epoll_event ev = {.events = mask, .data.ptr = w};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) == -1)
-        return -1;
-
-    w->cb = cb;
-    w->data = data;
-    return 0;
-}
-
-static void loop_unregister(struct loop *l, struct watch *w)
-{
-    if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL) == -1)
-        wb_die("epoll_ctl"); /* only a bug in this file can get here */
-
-    /* an event of this batch not yet handled is then skipped */
-    w->cb = NULL;
-}
-
-/* Call the callback of each ready descriptor until stopped, or until the
- * deadline (a wb_now() time). Level-triggered: unread data is reported again. */
-static void loop_run(struct loop *l, double deadline)
-{
-    struct epoll_event ev[256];
-    while (!l->stopped) {
-        int ms = (int)((deadline - wb_now()) * 1000) + 1;
-        if (ms <= 0)
-            return;
-
-        int ready = epoll_wait(l->epfd, ev, 256, ms);
-        if (ready == -1 && errno == EINTR)
-            continue; /* a signal cut the wait short: wait again */
-        if (ready == -1)
-            wb_die("epoll_wait");
-        if (ready == 0)
-            return; /* the time is up */
-
-        for (int i = 0; i < ready; i++) {
-            struct watch *w = ev[i].data.ptr;
-            if (w->cb != NULL)
-                w->cb(w->fd, w->data);
-        }
-    }
-}
-
 /* ---- the crawler: all a fetch must remember from one callback to the next */
 
-/* What the crawlers share; pending is the talk's Crawler.counter, counting down. */
+struct crawler;
+typedef void step(struct crawler *c);
+
+/* What the crawlers share: one epoll instance, and pending, the talk's
+ * Crawler.counter, counting down. */
 struct crawl {
-    struct loop loop;
+    int epfd;
     int pending, failed;
     struct wb_timeline tl;
 };
 
 struct crawler {
-    struct crawl *crawl;
-    struct watch watch; /* watch.fd is the socket, -1 when there is none */
+    struct crawl *all;
+    int fd;     /* the socket, -1 when there is none */
+    step *next; /* what to call when the socket is ready; NULL: nothing */
     int index;
     const char *url;
     char request[1024];
@@ -104,16 +44,26 @@ struct crawler {
     long long bytes;
 };
 
+/* The talk's selector.register(fd, events, self.connected): epoll reports
+ * the socket, and the loop then calls c->next(c). op: EPOLL_CTL_ADD the
+ * first time, EPOLL_CTL_MOD to wait for something else. */
+static int watch(struct crawler *c, int op, uint32_t events, step *next)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    c->next = next;
+    return epoll_ctl(c->all->epfd, op, c->fd, &ev);
+}
+
 /* The end of a fetch, good or bad: close its socket, print its line, count
- * down; the last one stops the loop (the talk's "stopped = True"). */
+ * down; at zero the loop stops (the talk's "stopped = True"). */
 static void finish(struct crawler *c, const char *what, int err)
 {
-    struct crawl *all = c->crawl;
-    if (c->watch.cb != NULL)
-        loop_unregister(&all->loop, &c->watch);
-    if (c->watch.fd != -1)
-        close(c->watch.fd);
-    c->watch.fd = -1;
+    /* closing the socket also takes it out of the epoll set */
+    struct crawl *all = c->all;
+    if (c->fd != -1)
+        close(c->fd);
+    c->fd = -1;
+    c->next = NULL;
     wb_task_end(&all->tl, c->index);
 
     if (what == NULL && c->bytes == 0)
@@ -121,27 +71,22 @@ static void finish(struct crawler *c, const char *what, int err)
     if (what == NULL) {
         wb_result(c->index, c->bytes, wb_task_seconds(&all->tl, c->index), c->url);
     } else {
-        if (err != 0)
-            fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name, c->url,
-                    what, strerror(err));
-        else
-            fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, c->url,
-                    what);
+        const char *sep = err != 0 ? ": " : "";
+        const char *why = err != 0 ? strerror(err) : "";
+        fprintf(stderr, "%s: %s: %s%s%s\n", program_invocation_short_name, c->url, what,
+                sep, why);
         wb_task_failed(&all->tl, c->index);
         all->failed++;
     }
 
     all->pending--;
-    if (all->pending == 0)
-        all->loop.stopped = 1;
 }
 
 /* Readable: take one chunk per call, as the talk does, until the server closes. */
-static void read_response(int fd, void *data)
+static void read_response(struct crawler *c)
 {
-    struct crawler *c = data;
     char buf[4096];
-    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    ssize_t r = recv(c->fd, buf, sizeof buf, 0);
     if (r > 0)
         c->bytes += r;
     else if (r == 0)
@@ -152,13 +97,13 @@ static void read_response(int fd, void *data)
 
 /* Writable after a non-blocking connect: the handshake is over, and SO_ERROR
  * says how it went. Then send the request, and wait for the answer. */
-static void connected(int fd, void *data)
+static void connected(struct crawler *c)
 {
-    struct crawler *c = data;
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
         err = errno;
+
     if (err != 0) {
         finish(c, "connect", err);
         return;
@@ -166,19 +111,19 @@ static void connected(int fd, void *data)
 
     /* send what the socket takes; EAGAIN, EINTR: try again on the next call */
     ssize_t w =
-        send(fd, c->request + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
+        send(c->fd, c->request + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
     if (w == -1 && errno != EAGAIN && errno != EINTR) {
         finish(c, "send", errno);
         return;
     }
+
     if (w > 0)
         c->sent += (int)w;
     if (c->sent < c->len)
         return; /* a short write: still registered, the rest goes next call */
 
     /* all sent: from now on, wait until the socket is readable */
-    loop_unregister(&c->crawl->loop, &c->watch);
-    if (loop_register(&c->crawl->loop, &c->watch, EPOLLIN, read_response, c) == -1)
+    if (watch(c, EPOLL_CTL_MOD, EPOLLIN, read_response) == -1)
         finish(c, "epoll_ctl", errno);
 }
 
@@ -187,7 +132,7 @@ static void fetch(struct crawler *c)
 {
     char host[256], port[16];
     const char *path;
-    wb_task_begin(&c->crawl->tl, c->index);
+    wb_task_begin(&c->all->tl, c->index);
 
     /* the request: HTTP/1.0, so the server closes the connection when done */
     if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1) {
@@ -212,18 +157,46 @@ static void fetch(struct crawler *c)
 
     /* EINPROGRESS: under way, and connected() will hear how it went */
     const char *what = NULL;
-    c->watch.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->watch.fd == -1)
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd == -1)
         what = "socket";
-    else if (connect(c->watch.fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
-             errno != EINPROGRESS)
+    else if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
         what = "connect";
-    else if (loop_register(&c->crawl->loop, &c->watch, EPOLLOUT, connected, c) == -1)
+    else if (watch(c, EPOLL_CTL_ADD, EPOLLOUT, connected) == -1)
         what = "epoll_ctl";
     int err = errno;
     freeaddrinfo(ai);
+
     if (what != NULL)
         finish(c, what, err);
+}
+
+/* The talk's loop(): wait until sockets are ready, and call what each one
+ * registered, until every fetch is done or the deadline (a wb_now() time)
+ * has passed. Level-triggered: data left unread is reported again. */
+static void loop(struct crawl *all, double deadline)
+{
+    struct epoll_event ev[256];
+    while (all->pending > 0) {
+        int ms = (int)((deadline - wb_now()) * 1000) + 1;
+        if (ms <= 0)
+            return;
+
+        int ready = epoll_wait(all->epfd, ev, 256, ms);
+        if (ready == -1 && errno == EINTR)
+            continue; /* a signal cut the wait short: wait again */
+        if (ready == -1)
+            wb_die("epoll_wait");
+        if (ready == 0)
+            return; /* the time is up */
+
+        /* a fetch finished earlier in this batch has next == NULL */
+        for (int i = 0; i < ready; i++) {
+            struct crawler *c = ev[i].data.ptr;
+            if (c->next != NULL)
+                c->next(c);
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -243,8 +216,8 @@ int main(int argc, char **argv)
     if (crawlers == NULL)
         wb_die("calloc");
     struct crawl all = {.pending = n};
-    all.loop.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (all.loop.epfd == -1)
+    all.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (all.epfd == -1)
         wb_die("epoll_create1");
     wb_timeline_init(&all.tl, n);
 
@@ -252,24 +225,25 @@ int main(int argc, char **argv)
      * deadline for all, since all start together */
     double t0 = wb_now();
     for (int i = 0; i < n; i++) {
-        crawlers[i] = (struct crawler){.crawl = &all, .index = i, .url = urls[i]};
-        crawlers[i].watch.fd = -1;
+        crawlers[i] =
+            (struct crawler){.all = &all, .fd = -1, .index = i, .url = urls[i]};
         fetch(&crawlers[i]);
     }
-    loop_run(&all.loop, t0 + timeout_s);
+    loop(&all, t0 + timeout_s);
 
     /* what is still under way when the time ran out has failed */
     for (int i = 0; i < n; i++)
-        if (crawlers[i].watch.fd != -1)
+        if (crawlers[i].fd != -1)
             finish(&crawlers[i], "no answer in time", ETIMEDOUT);
     double wall = wb_now() - t0;
 
+    /* the summary */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
     if (!o.quiet)
         wb_timeline_print(&all.tl, stdout);
 
-    close(all.loop.epfd);
+    close(all.epfd);
     free(crawlers);
     wb_timeline_free(&all.tl);
     wb_urls_free(urls, n);

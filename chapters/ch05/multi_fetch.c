@@ -47,6 +47,7 @@ static size_t count_body(char *data, size_t size, size_t nmemb, void *arg)
 static CURL *new_transfer(struct run *r, int i)
 {
     struct transfer *t = &r->t[i];
+
     CURL *easy = curl_easy_init();
     if (easy == NULL)
         return NULL;
@@ -90,6 +91,7 @@ static void start_more(struct run *r)
         const char *why = "cannot set up the transfer";
         if (mc != CURLM_OK)
             why = curl_multi_strerror(mc);
+
         fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, r->urls[i], why);
         curl_easy_cleanup(easy); /* does nothing with NULL */
         wb_task_end(&r->tl, i);
@@ -105,6 +107,7 @@ static void done(struct run *r, CURL *easy, CURLcode res)
     char *priv = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || priv == NULL)
         wb_die_err(EPROTO, "curl_easy_getinfo"); /* only a bug can get here */
+
     int i = (int)((struct transfer *)(void *)priv - r->t);
     wb_task_end(&r->tl, i);
 
@@ -112,6 +115,7 @@ static void done(struct run *r, CURL *easy, CURLcode res)
     long header = 0;
     if (res == CURLE_OK)
         res = curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &header);
+
     if (res == CURLE_OK) {
         wb_result(i, header + r->t[i].body, wb_task_seconds(&r->tl, i), r->urls[i]);
     } else {

@@ -114,6 +114,7 @@ int main(int argc, char **argv)
         snprintf(res[i].why, sizeof res[i].why,
                  "no report: its worker died or never started");
     }
+
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
 
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) == -1)
         wb_die("pipe2");
+
+    /* never more workers than URLs */
     workers = workers < n ? workers : n;
     pid_t *pids = calloc((size_t)workers, sizeof *pids);
     if (pids == NULL)
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
             worker(started, workers, urls, n, timeout_s, fds[1]);
             _exit(0); /* no atexit handlers, no second flush of stdio */
         }
+
         pids[started] = pid;
         started++;
     }
@@ -152,6 +156,8 @@ int main(int argc, char **argv)
     close(fds[1]);
     collect(fds[0], res, n, &tl);
     close(fds[0]);
+
+    /* every child reaped, and any that ended badly named */
     reap(pids, started);
     double wall = wb_now() - start;
 

@@ -50,11 +50,10 @@ static void finish(struct conn *c, const char *what, int err)
     }
 
     c->failed = 1;
-    if (err != 0)
-        fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name, c->url, what,
-                strerror(err));
-    else
-        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, c->url, what);
+    const char *sep = err != 0 ? ": " : "";
+    const char *why = err != 0 ? strerror(err) : "";
+    fprintf(stderr, "%s: %s: %s%s%s\n", program_invocation_short_name, c->url, what,
+            sep, why);
 }
 
 /* Open the socket and start connecting; do not wait for it. Returns -1 if
@@ -123,6 +122,7 @@ static void on_writable(struct conn *c)
             finish(c, "connect", err);
             return;
         }
+
         c->state = SENDING;
     }
 
@@ -160,6 +160,7 @@ static int build_sets(struct conn *conns, int n, fd_set *rd, fd_set *wr)
     FD_ZERO(rd);
     FD_ZERO(wr);
     int maxfd = -1;
+
     for (int i = 0; i < n; i++) {
         struct conn *c = &conns[i];
         if (c->state == FINISHED)
@@ -192,6 +193,7 @@ static void crawl(struct conn *conns, int n, double deadline)
         struct timeval tv;
         tv.tv_sec = (time_t)left;
         tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+
         int ready = select(maxfd + 1, &rd, &wr, NULL, &tv);
         if (ready == -1 && errno == EINTR)
             continue; /* a signal cut the wait short: just wait again */
@@ -203,6 +205,7 @@ static void crawl(struct conn *conns, int n, double deadline)
             struct conn *c = &conns[i];
             if (c->state == FINISHED)
                 continue;
+
             if (FD_ISSET(c->fd, &wr))
                 on_writable(c);
             else if (FD_ISSET(c->fd, &rd))
@@ -237,6 +240,8 @@ static int summary(struct conn *conns, int n, double wall, int quiet)
 {
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
+
+    /* each connection's own times, and its mark if it failed */
     int failed = 0;
     for (int i = 0; i < n; i++) {
         wb_span_set(&tl, i, conns[i].start, conns[i].end);
@@ -250,6 +255,7 @@ static int summary(struct conn *conns, int n, double wall, int quiet)
     wb_used_time(wall);
     if (!quiet)
         wb_timeline_print(&tl, stdout);
+
     wb_timeline_free(&tl);
     return failed > 0 ? 1 : 0;
 }

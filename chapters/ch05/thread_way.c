@@ -72,6 +72,7 @@ static int start_workers(pthread_t *tids, int workers, struct pool *p)
                     program_invocation_short_name, strerror(err), started);
             break;
         }
+
         started++;
     }
     return started;
@@ -89,6 +90,8 @@ int main(int argc, char **argv)
     wb_require_lab(urls, n);
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
+
+    /* what the workers share, and never more workers than URLs */
     struct pool p = {.urls = urls, .n = n, .timeout_s = timeout_s, .tl = &tl};
     atomic_init(&p.next, 0);
     p.res = calloc((size_t)n, sizeof *p.res);
