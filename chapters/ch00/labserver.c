@@ -158,6 +158,18 @@ static enum page find_page(const char *path, long *number)
     return PAGE_UNKNOWN;
 }
 
+/* Whether text (len bytes, no '\0' needed) holds word, in any case. */
+static int has_word(const char *text, size_t len, const char *word)
+{
+    size_t word_len = strlen(word);
+
+    for (size_t i = 0; i + word_len <= len; i++) {
+        if (strncasecmp(text + i, word, word_len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Keep-alive is the default in HTTP/1.1 and an opt-in in 1.0: a "Connection:"
  * header with "close" or "keep-alive" in it decides. head ends with '\n'. */
 static int keeps_alive(const char *head, size_t len, int by_default)
@@ -174,9 +186,9 @@ static int keeps_alive(const char *head, size_t len, int by_default)
             const char *value = at + 12;
             size_t value_len = (size_t)(eol - value);
 
-            if (memmem(value, value_len, "close", 5) != NULL)
+            if (has_word(value, value_len, "close"))
                 keep_alive = 0;
-            else if (memmem(value, value_len, "keep-alive", 10) != NULL)
+            else if (has_word(value, value_len, "keep-alive"))
                 keep_alive = 1;
         }
         at = eol;
