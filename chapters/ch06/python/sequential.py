@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""sequential.py - the talk's first program: fetch one URL after another.
+
+Talk: parallel handling / non-parallel. urllib.request, one at a time: N URLs
+of D ms take N x D. Compare: ch03/sequential_fetch.c.
+Usage: sequential.py [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
+"""
+
+import sys
+import urllib.request
+
+import workbook as wb
+
+# No proxy: the lab server is on this machine (the talk's proxies={}).
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def fetch(url, timeout):
+    """The body of one URL, as the talk's urlopen(url).read()."""
+    if "://" not in url:
+        url = "http://" + url
+    with opener.open(url, timeout=timeout) as answer:
+        return answer.read()
+
+
+def main():
+    opts = wb.parse_options("Fetch the URLs one after another.")
+    urls = wb.urls_of(opts)
+    wb.require_lab(urls)
+
+    failed = 0
+    begin = wb.now()
+    for i, url in enumerate(urls):
+        start = wb.now()
+        try:
+            body = fetch(url, opts.t)
+            wb.result(i, len(body), wb.now() - start, url)
+        except Exception as e:  # one URL's failure is reported, not fatal
+            wb.failure(url, e)
+            failed += 1
+    wb.used_time(wb.now() - begin)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
