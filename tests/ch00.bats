@@ -142,6 +142,8 @@ EOF
     assert_line --partial "Connection: close"
     run -0 curl -s0 --max-time 5 -H 'Connection: keep-alive' -D - -o /dev/null "$LAB_URL/bytes/1"
     assert_line --partial "Connection: keep-alive"
+    run -0 curl -s0 --max-time 5 -H 'Connection: Keep-Alive' -D - -o /dev/null "$LAB_URL/bytes/1"
+    assert_line --partial "Connection: keep-alive"
 }
 
 @test "200 requests of /delay/300 at once: all answered together, peak 200" {
