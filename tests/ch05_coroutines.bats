@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # ch05, the coroutine half: generators written in C (simple_coroutine,
-# producer_consumer), an event loop with timers (event_loop_hello) and the
-# asyncio-style crawler on Future, Task and epoll (coroutine_crawler).
+# producer_consumer), an event loop with timers (event_loop_hello), Future
+# and Task on their own (coroutine_loop) and the asyncio-style crawler on
+# them and epoll (coroutine_crawler).
 # The generator programs must print exactly what the talk's Python prints
 # under Python 3; the crawler's concurrency is read off the lab server's peak
 # counter. (The chapter's other programs are checked in ch05.bats.)
@@ -164,6 +165,42 @@ EOF
     assert_line --index 5 --regexp '^timeline: 2 tasks, one column = [0-9.]+ ms$'
 }
 
+# ---- Future and Task on their own -----------------------------------------------
+
+# The seconds a task's line reports: when TASK woke (or was done).
+reported_at() { sed -nE "s/^task $1: $2 at ([0-9.]+) s.*/\1/p" <<<"$output"; }
+
+@test "coroutine_loop: every task starts its sleep before any wakes, and each resumes when its future is due" {
+    run --separate-stderr -0 timeout 20 "$WB_BIN/ch05/coroutine_loop" -n 3 -d 200
+    no_sanitizer_report
+    assert_equal "$stderr" ""
+    assert_equal "${#lines[@]}" 10
+    # all three await at once: the first task sleeps longest
+    assert_line --index 0 'task 0: sleep(600 ms)'
+    assert_line --index 1 'task 1: sleep(400 ms)'
+    assert_line --index 2 'task 2: sleep(200 ms)'
+    # the loop resumes whoever's future is resolved: the shortest sleep first
+    assert_equal "$(sed -nE 's/^task ([0-9]): woke at .*/\1/p' <<<"$output" | paste -sd,)" 2,1,0
+    assert_equal "$(sed -nE 's/^task ([0-9]): done at .*/\1/p' <<<"$output" | paste -sd,)" 2,1,0
+    assert_line --index 9 --regexp '^used time: [0-9.]+ s$'
+    # a future is never resolved before its timer is due (sleep, then the nap)
+    holds "$(reported_at 2 woke) >= 0.2 && $(reported_at 2 done) >= 0.5" ||
+        fail "task 2 woke at $(reported_at 2 woke) s, done at $(reported_at 2 done) s"
+    holds "$(reported_at 0 woke) >= 0.6 && $(reported_at 0 done) >= 0.9" ||
+        fail "task 0 woke at $(reported_at 0 woke) s, done at $(reported_at 0 done) s"
+}
+
+@test "coroutine_loop waits for all its tasks at once: five of them take 0.65 s, not 2.25 s" {
+    run -0 timeout 20 "$WB_BIN/ch05/coroutine_loop" -n 5 -d 100
+    no_sanitizer_report
+    assert_line --index 0 'task 0: sleep(500 ms)'
+    assert_line --index 14 --regexp '^task 0: done at '
+    # one after another the sleeps would add up to 500 + 400 + ... + 100 ms
+    # and five naps of 150 ms
+    holds "$(used_time) >= 0.65 && $(used_time) < 1.5" ||
+        fail "used time $(used_time) s, expected from 0.65 s to under 1.5 s"
+}
+
 # ---- the asyncio-style crawler ----------------------------------------------------
 
 @test "coroutine_crawler runs all ten fetches at once on one thread" {
@@ -301,7 +338,7 @@ c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n"); c.close()
 
 @test "--help explains and exits 0; a bad option prints the usage and exits 2" {
     local p
-    for p in simple_coroutine producer_consumer event_loop_hello coroutine_crawler; do
+    for p in simple_coroutine producer_consumer event_loop_hello coroutine_loop coroutine_crawler; do
         run -0 timeout 5 "$WB_BIN/ch05/$p" --help
         assert_line --index 0 --regexp "^Usage: $p"
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" --bogus
@@ -313,4 +350,6 @@ c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n"); c.close()
     assert_stderr_contains "-n"
     run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/simple_coroutine" one two
     assert_stderr_contains "Usage: simple_coroutine"
+    run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/coroutine_loop" -d 1
+    assert_stderr_contains "-d"
 }

@@ -4,13 +4,13 @@
  * Usage: coroutine_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
  * Shows: the talk's wget() (open_connection, write + drain, readline to the
  *        blank line, then the body counted to the end) as one stackless
- *        coroutine per URL, on the Future, Task and event loop that
- *        "500 Lines or Less" builds asyncio from, over epoll. Rules of the
- *        coroutine macros (simple_coroutine.c): locals do not survive an
- *        await, so a fetch's state lives in struct fetch; no yield inside a
- *        nested switch; one await per line; only wget() itself awaits. Linux.
- * Compare: callback_crawler.c (callbacks: "stack ripping"), select_crawler.c,
- *          ch03/green_fetch.c (stackful: each fetch has a stack of its own).
+ *        coroutine per URL, on the Future and Task of coroutine_loop.c and
+ *        an epoll loop that retries what each socket was waiting for. Rules
+ *        of the coroutine macros (simple_coroutine.c): locals do not survive
+ *        an await, so a fetch's state lives in struct fetch; no yield inside
+ *        a nested switch; one await per line; only wget() itself awaits. Linux.
+ * Compare: coroutine_loop.c (Future and Task alone), callback_crawler.c
+ *          (callbacks: "stack ripping"), ch03/green_fetch.c (stackful).
  */
 #include "workbook.h"
 
@@ -19,9 +19,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-/* The same coroutine macros as simple_coroutine.c, and await (Python's
- * `yield from`): start an operation; unless its future is done already,
- * pause until it is; if it failed, go to the clean-up at the label out. */
+/* The same coroutine macros and await as coroutine_loop.c: await starts an
+ * operation; unless its future is done already, it pauses until it is; if it
+ * failed, it goes to the clean-up at the label out. */
 /* clang-format off */
 #define CO_BEGIN(co) switch ((co)->resume) { case 0:
 #define CO_YIELD(co, val) \
@@ -38,8 +38,8 @@
     } while (0)
 /* clang-format on */
 
-/* asyncio's Future, as in 500 Lines: a result to come (>= 0, or -errno), and
- * what to call then (Python keeps a list of callbacks; one will do here). */
+/* The same Future as coroutine_loop.c: a result to come (>= 0, or -errno),
+ * and what to call then. */
 struct future {
     int done;
     long result;
@@ -71,9 +71,8 @@ struct options {
 static int parse_options(int argc, char **argv, struct options *opt);
 static struct future *wget(struct fetch *f);
 
-/* Task.step(): run the coroutine up to its next await of a pending future
- * (or to its end), then hand this step to that future as its callback:
- * next_future.add_done_callback(self.step). */
+/* Task.step(), as in coroutine_loop.c: run the coroutine to its next await
+ * of a pending future, then next_future.add_done_callback(self.step). */
 static void task_step(void *task)
 {
     struct future *next = wget(task);
