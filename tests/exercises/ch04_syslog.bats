@@ -156,7 +156,7 @@ explain() {
             echo "$(basename "$LOG") ($(wc -l <"$LOG") lines), first lines:"
             head -c 600 "$LOG" | head -n 5 | tr '\0' '@' | cut -c 1-120 | sed 's/^/    /'
         fi
-        echo "hint:     $2 (see the TODO(student) notes in exercises/ch04/syslog.c)"
+        echo "hint:     $2 (see the TODO(student) notes in exercises/ch04/syslog.c and syslog_receiver.c)"
     } >&2
     return 1
 }
