@@ -109,6 +109,11 @@ test: check-deps ## build with -Werror and run every suite, plain and under the 
 bench-lab: ch00/labserver ## compare the lab server with nginx under wrk (installs both)
 	@bash chapters/ch00/bench.sh
 
+.PHONY: bench
+bench: ch00/labserver ## every fetching model on 100, 1,000 and 10,000 URLs of 1 s: bench/models.csv, .svg
+	@$(MAKE) --no-print-directory ch03 ch05 ch06
+	@bash chapters/ch06/compare_models --out bench
+
 deps: ## install the Debian packages the workbook needs (as root)
 	@bash tests/deps install
 
