@@ -320,7 +320,7 @@ int main(int argc, char **argv)
     int n;
     char **urls = wb_urls(argc - first_url, argv + first_url, &opt.common, &n);
     wb_require_lab(urls, n);
-    wb_raise_fd_limit(0);
+    wb_raise_fd_limit(1);
 
     /* loop = asyncio.get_event_loop(): here, one epoll instance */
     int epfd = epoll_create1(EPOLL_CLOEXEC);
