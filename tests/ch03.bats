@@ -1,18 +1,19 @@
 #!/usr/bin/env bats
 # ch03: parallel handling. The same pages fetched one after another, by a
 # thread and by a process per URL, by a pool of workers, and by green threads
-# on one OS thread, against a private lab server; plus the pipe-made queue.
+# on one OS thread, against a private lab server; plus the pipe-made queue and
+# the green threads' switching on its own.
 # Concurrency is read off the server's peak counter (requests received and not
 # yet answered at once), never off a stopwatch; the one timing check is a
 # ratio between two runs of the same test.
 #
-# Under the thread sanitizer green_fetch is left out: it switches stacks with
-# swapcontext(), which TSan does not follow (it would keep one shadow call
-# stack for all the green threads), and it runs on a single OS thread, so
-# there is no data race for TSan to find. Its ASan run stays in: every stack
-# switch is announced with __sanitizer_start/finish_switch_fiber, and the runs
-# below turn on ASan's fake stacks (detect_stack_use_after_return), which
-# crash at once if a switch loses track of a stack's fake frames.
+# Under the thread sanitizer green_switch and green_fetch are left out: they
+# switch stacks with swapcontext(), which TSan does not follow (it would keep
+# one shadow call stack for all the green threads), and they run on a single
+# OS thread, so there is no data race for TSan to find. Their ASan runs stay
+# in: every stack switch is announced with __sanitizer_start/finish_switch_fiber,
+# and the runs below turn on ASan's fake stacks (detect_stack_use_after_return),
+# which crash at once if a switch loses track of a stack's fake frames.
 
 setup_file() {
     load helper
@@ -59,21 +60,23 @@ mismatched_results() {
 # The PIDs of a process's children, from procfs (no procps needed).
 children_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' \n' ' ' | sed 's/ $//'; }
 
-# True for green_fetch under TSan, which this suite leaves out (see the top).
-left_out() { [ "$1" = green_fetch ] && [ "$WB_SAN" = tsan ]; }
+# True for the green-thread programs under TSan, which this suite leaves out
+# (see the top).
+left_out() { [[ "$1" == green_* ]] && [ "$WB_SAN" = tsan ]; }
 
 # stderr of the last `run --separate-stderr`, less ASan's one-line note that
 # it does not fully support swapcontext (a note, not a report).
 real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<"$stderr" || true; }
 
 @test "every program explains itself with --help and rejects a bad option" {
-    for p in "${FETCHERS[@]}" queue; do
+    for p in "${FETCHERS[@]}" queue green_switch; do
         run -0 timeout 10 "$WB_BIN/ch03/$p" --help
         assert_line --partial "Usage: $p"
         run -2 timeout 10 "$WB_BIN/ch03/$p" --no-such-option
     done
     run -2 timeout 10 "$WB_BIN/ch03/pool_fetch" --mode sideways
     run -2 timeout 10 "$WB_BIN/ch03/pool_fetch" -w 0
+    run -2 timeout 10 "$WB_BIN/ch03/green_switch" -s 0
 }
 
 @test "sequential_fetch fetches one page at a time: peak 1, ten results, used time" {
@@ -233,16 +236,60 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     done
 }
 
-@test "with no lab server and no URLs, each program says to run make serve" {
+@test "with no lab server, each fetch program says so in one line, and nothing else" {
     local closed
     closed=$(closed_port)
     for p in "${FETCHERS[@]}"; do
         left_out "$p" && continue
         LAB_URL="http://127.0.0.1:$closed" run --separate-stderr -1 \
-            timeout 60 "$WB_BIN/ch03/$p" -q -n 2
+            timeout 60 "$WB_BIN/ch03/$p" -n 2
         no_sanitizer_report
+        assert_equal "$output" ""
+        assert_equal "$(wc -l <<<"$stderr")" 1
+        assert_stderr_contains "$p: no lab server answers at http://127.0.0.1:$closed"
         assert_stderr_contains "make serve"
     done
+}
+
+@test "a failed fetch among good ones is drawn with its own mark, and the legend says so" {
+    local closed
+    closed=$(closed_port)
+    for p in "${FETCHERS[@]}"; do
+        left_out "$p" && continue
+        local opts=()
+        [ "$p" != pool_fetch ] || opts=(-w 2)
+        LC_ALL=C run --separate-stderr -1 timeout 60 "$WB_BIN/ch03/$p" "${opts[@]}" \
+            "$LAB_URL/delay/20?i=0" "http://127.0.0.1:$closed/" "$LAB_URL/delay/20?i=2"
+        no_sanitizer_report
+        assert_stderr_contains "$p: http://127.0.0.1:$closed/: "
+        # pool_fetch runs both pools: the three tasks twice, rows 0-2 and 3-5
+        local failed=1 rows="1"
+        [ "$p" != pool_fetch ] || { failed=2 rows="1 4"; }
+        assert_line --regexp "^timeline: .*; # ran, x failed \($failed\)$"
+        local r
+        for r in $rows; do
+            assert_line --regexp "^ +$r \.*x+\.*$"
+        done
+        assert_line --regexp '^ +0 \.*#+\.*$'
+        assert_line --regexp '^ +2 \.*#+\.*$'
+    done
+}
+
+@test "green_switch: green threads take turns on one OS thread, each keeping its own count" {
+    left_out green_switch && skip "green_switch is not run under TSan (see the top of this file)"
+    run -0 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_switch" -n 3 -s 2
+    no_sanitizer_report
+    assert_equal "$(grep -oE '^\[green [0-9]+\] step [0-9]+ of 2' <<<"$output" | tr '\n' ',')" \
+        "[green 0] step 1 of 2,[green 1] step 1 of 2,[green 2] step 1 of 2,[green 0] step 2 of 2,[green 1] step 2 of 2,[green 2] step 2 of 2,"
+    assert_line --regexp '^hub: 3 green threads took 6 turns, all on OS thread [0-9]+$'
+    # every line names the same OS thread, the hub's
+    assert_equal "$(grep -oE 'OS thread [0-9]+' <<<"$output" | sort -u | wc -l)" 1
+    # many green threads, many turns: still in rounds, still one OS thread
+    run -0 "${GREEN[@]}" timeout 60 "$WB_BIN/ch03/green_switch" -n 200 -s 3
+    no_sanitizer_report
+    assert_line --regexp '^hub: 200 green threads took 600 turns, all on OS thread [0-9]+$'
+    assert_equal "$(sed -n '201p' <<<"$output" | cut -d' ' -f1-4)" "[green 0] step 2"
+    assert_equal "$(grep -oE 'OS thread [0-9]+' <<<"$output" | sort -u | wc -l)" 1
 }
 
 @test "a thousand URLs through thread_fetch, process_fetch and green_fetch, without one error" {
