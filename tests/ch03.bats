@@ -277,7 +277,7 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
 
 @test "green_switch: green threads take turns on one OS thread, each keeping its own count" {
     left_out green_switch && skip "green_switch is not run under TSan (see the top of this file)"
-    run -0 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_switch" -n 3 -s 2
+    run --separate-stderr -0 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_switch" -n 3 -s 2
     no_sanitizer_report
     assert_equal "$(grep -oE '^\[green [0-9]+\] step [0-9]+ of 2' <<<"$output" | tr '\n' ',')" \
         "[green 0] step 1 of 2,[green 1] step 1 of 2,[green 2] step 1 of 2,[green 0] step 2 of 2,[green 1] step 2 of 2,[green 2] step 2 of 2,"
@@ -285,7 +285,7 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     # every line names the same OS thread, the hub's
     assert_equal "$(grep -oE 'OS thread [0-9]+' <<<"$output" | sort -u | wc -l)" 1
     # many green threads, many turns: still in rounds, still one OS thread
-    run -0 "${GREEN[@]}" timeout 60 "$WB_BIN/ch03/green_switch" -n 200 -s 3
+    run --separate-stderr -0 "${GREEN[@]}" timeout 60 "$WB_BIN/ch03/green_switch" -n 200 -s 3
     no_sanitizer_report
     assert_line --regexp '^hub: 200 green threads took 600 turns, all on OS thread [0-9]+$'
     assert_equal "$(sed -n '201p' <<<"$output" | cut -d' ' -f1-4)" "[green 0] step 2"
