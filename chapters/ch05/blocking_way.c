@@ -18,38 +18,42 @@
 static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
 /* Over a socket that blocks: connect, send the whole request, read until the
- * server closes. Returns NULL, or the name of the call that failed with errno
- * saying why. */
-static const char *http_get(int fd, const struct addrinfo *ai, const char *req, int len,
-                            long long *got)
+ * server closes. Returns NULL, or the name of the call that failed (errno
+ * says why). */
+static const char *http_get(int fd, const struct addrinfo *ai, int timeout_s,
+                            const char *req, int len, long long *got)
 {
+    /* Block, but not forever: on Linux these timeouts bound connect() too, and
+     * a call that waited that long fails with EAGAIN. */
+    struct timeval tv = {.tv_sec = timeout_s};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
+        return "setsockopt";
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        return "setsockopt";
+
     /* connect: sleeps through the whole TCP handshake */
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
         return "connect";
 
-    /* send: a short write takes only part of the request, so loop for the rest */
+    /* send: a short write takes only part, so loop; EINTR: a signal came
+     * first, send again; MSG_NOSIGNAL: a hang-up gives EPIPE, not SIGPIPE */
     int sent = 0;
     while (sent < len) {
-        /* MSG_NOSIGNAL: a server that hung up gives EPIPE, not SIGPIPE */
         ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
-        if (w == -1 && errno == EINTR)
-            continue; /* a signal came first: send again */
-        if (w == -1)
+        if (w == -1 && errno != EINTR)
             return "send";
-
-        sent += (int)w;
+        if (w > 0)
+            sent += (int)w;
     }
 
     /* recv: sleeps until bytes arrive; 0 means the server closed, all is in */
     char buf[4096];
     ssize_t r;
     while ((r = recv(fd, buf, sizeof buf, 0)) != 0) {
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1)
+        if (r == -1 && errno != EINTR)
             return "recv";
-
-        *got += r;
+        if (r > 0)
+            *got += r;
     }
     return NULL;
 }
@@ -82,23 +86,12 @@ static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
         return -1;
     }
 
-    /* A socket that blocks, but not forever: on Linux these two timeouts
-     * also bound connect(), and a call that waited that long fails with
-     * EAGAIN. Without them a silent server would hold us for good. */
-    struct timeval tv = {.tv_sec = timeout_s};
-    const char *what = NULL;
+    /* the socket and the conversation; err keeps errno from close() */
     long long got = 0;
+    const char *what = "socket";
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd == -1)
-        what = "socket";
-    else if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
-        what = "setsockopt";
-    else if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
-        what = "setsockopt";
-    else
-        what = http_get(fd, ai, req, len, &got);
-
-    /* clean up, keeping the failed call's errno from close() */
+    if (fd != -1)
+        what = http_get(fd, ai, timeout_s, req, len, &got);
     int err = errno;
     if (fd != -1)
         close(fd);
