@@ -176,3 +176,60 @@ CRAWLERS=(multi_socket_fetch loop_per_core)
     run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/multi_socket_fetch" --max 0
     assert_stderr_contains "-c"
 }
+
+# ---- compare_models -------------------------------------------------------------
+
+# The models compare_models knows, as its CSV names them: "name,language".
+C_MODELS=(thread_per_url process_pool thread_pool select epoll_callbacks coroutines
+    green_threads curl_multi curl_multi_socket loop_per_core)
+PY_MODELS=(sequential threads process_pool selectors asyncio)
+
+@test "compare_models --small measures every model, C and Python, into a CSV and an SVG" {
+    local dir=$BATS_TEST_TMPDIR/bench csv m skip=()
+    # green threads switch stacks, which the thread sanitizer cannot follow (ch03)
+    if [ "$WB_SAN" = tsan ]; then skip=(--skip green_threads); fi
+    run -0 timeout 150 "$WB_ROOT/chapters/ch06/compare_models" --small -d 200 --budget 5 \
+        --out "$dir" "${skip[@]}"
+    no_sanitizer_report
+    csv=$dir/models.csv
+    assert_line "the table as CSV: $csv"
+    run -0 head -1 "$csv"
+    assert_output "model,language,n,delay_ms,wall_s,beyond_s,cpu_s,rss_mb,group_rss_mb,threads,procs,lab_peak,lab_cpu_s,results,exit,note"
+
+    # a row for every C model; those that ran fetched all fifty, each of the
+    # event loops with all fifty requests at the lab server at once
+    for m in "${C_MODELS[@]}"; do
+        run -0 grep -c "^$m,C,50,200," "$csv"
+        assert_output 1
+    done
+    for m in select epoll_callbacks coroutines curl_multi curl_multi_socket loop_per_core; do
+        run -0 grep -E "^$m,C,50,200,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9]+,[0-9]+,50,[0-9.]+,50,0," "$csv"
+    done
+
+    # the Python retellings, when there is a python3; one at a time would take
+    # 50 x 200 ms, over the 5 s budget, and its row says so
+    if command -v python3 >/dev/null; then
+        for m in "${PY_MODELS[@]}"; do
+            run -0 grep -c "^$m,Python,50,200," "$csv"
+            assert_output 1
+        done
+        run -0 grep -E '^asyncio,Python,50,200,[0-9.]+,.*,50,[0-9.]+,50,0,' "$csv"
+        run -0 grep -F 'sequential,Python,50,200,,,,,,,,,,,,skipped: 50 rounds of 200 ms: over the budget of 5 s' "$csv"
+    fi
+
+    if ! command -v gnuplot >/dev/null; then
+        skip "gnuplot is not installed: no SVG to check"
+    fi
+    [ -s "$dir/models.svg" ] || fail "no $dir/models.svg"
+    if command -v python3 >/dev/null; then
+        python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$dir/models.svg" ||
+            fail "models.svg is not well-formed XML"
+    fi
+    grep -q '<svg' "$dir/models.svg" || fail "models.svg has no <svg> element"
+}
+
+@test "compare_models --help explains; a bad option exits 2" {
+    run -0 timeout 5 "$WB_ROOT/chapters/ch06/compare_models" --help
+    assert_line --index 0 --regexp '^Usage: compare_models '
+    run -2 timeout 5 "$WB_ROOT/chapters/ch06/compare_models" --bogus
+}
