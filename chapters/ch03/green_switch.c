@@ -20,6 +20,20 @@
 #define STACK_SIZE (256 * 1024)
 
 static void parse_options(int argc, char **argv, int *n, int *steps);
+
+/* AddressSanitizer keeps some locals off the stack ("fake stacks"), so it must
+ * hear of every switch; without it, the two calls do nothing. GCC says
+ * __SANITIZE_ADDRESS__ when it is on, clang __has_feature(). */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/common_interface_defs.h>
+#else
+#define __sanitizer_start_switch_fiber(fake_save, bottom, size) ((void)(fake_save))
+#define __sanitizer_finish_switch_fiber(fake, bottom_old, size_old) ((void)(fake))
+#endif
+
 /* One green thread: its saved registers and its stack. */
 struct green {
     ucontext_t ctx;
@@ -37,19 +51,39 @@ struct hub {
     int steps, turns;
 };
 
-static void switch_to(ucontext_t *from, ucontext_t *to, const void *stack, size_t size,
-                      int last);
-static void first_switch_done(struct hub *h);
-
 /* makecontext() can pass a new green thread only ints: it finds the hub here. */
 static struct hub *the_hub;
+
+/* From the hub to green thread g; returns when g switches back. ASan hears
+ * which stack runs next, and keeps the hub's fake frames in `fake` meanwhile. */
+static void to_green(struct hub *h, struct green *g)
+{
+    void *fake = NULL;
+
+    __sanitizer_start_switch_fiber(&fake, g->stack, STACK_SIZE);
+    if (swapcontext(&h->ctx, &g->ctx) == -1)
+        wb_die("swapcontext");
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+}
+
+/* From green thread g back to the hub; returns when the hub resumes g. On g's
+ * last switch, NULL tells ASan to free g's fake frames: it will not return. */
+static void to_hub(struct hub *h, struct green *g, int last)
+{
+    void *fake = NULL;
+
+    __sanitizer_start_switch_fiber(last ? NULL : &fake, h->stack, h->stack_size);
+    if (swapcontext(&g->ctx, &h->ctx) == -1)
+        wb_die("swapcontext");
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+}
 
 /* Give the OS thread back to the hub; returns when the hub resumes us. */
 static void yield(void)
 {
     struct hub *h = the_hub;
 
-    switch_to(&h->current->ctx, &h->ctx, h->stack, h->stack_size, 0);
+    to_hub(h, h->current, 0);
 }
 
 /* Every green thread starts here, on its own stack. `step` is a local on that
@@ -59,7 +93,8 @@ static void green_main(void)
     struct hub *h = the_hub;
     struct green *g = h->current;
 
-    first_switch_done(h);
+    /* the first switch onto this stack: ASan says where the hub's stack is */
+    __sanitizer_finish_switch_fiber(NULL, &h->stack, &h->stack_size);
 
     for (int step = 1; step <= h->steps; step++) {
         printf("[green %d] step %d of %d  (OS thread %d)\n", g->i, step, h->steps,
@@ -70,7 +105,7 @@ static void green_main(void)
 
     /* done: back to the hub for good (main() frees our stack, we stand on it) */
     g->done = 1;
-    switch_to(&g->ctx, &h->ctx, h->stack, h->stack_size, 1);
+    to_hub(h, g, 1);
 }
 
 /* Run g until it yields or ends. */
@@ -78,7 +113,7 @@ static void resume(struct hub *h, struct green *g)
 {
     h->current = g;
     h->turns++;
-    switch_to(&h->ctx, &g->ctx, g->stack, STACK_SIZE, 0);
+    to_green(h, g);
 }
 
 /* gevent.spawn(): a context that will start green_main() on g's stack. Below
@@ -139,51 +174,6 @@ int main(int argc, char **argv)
         wb_die("munmap");
     free(greens);
     return 0;
-}
-
-/* ---- the stack switch, and what AddressSanitizer must hear of it ---- */
-
-/* ASan keeps some locals off the stack ("fake stacks"), so it must hear of every
- * switch. GCC says __SANITIZE_ADDRESS__ when it is on, clang __has_feature(). */
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-#include <sanitizer/common_interface_defs.h>
-#else
-#define __sanitizer_start_switch_fiber(fake, bottom, size)                             \
-    do {                                                                               \
-        (void)(fake);                                                                  \
-        (void)(bottom);                                                                \
-        (void)(size);                                                                  \
-    } while (0)
-#define __sanitizer_finish_switch_fiber(fake, bottom, size)                            \
-    do {                                                                               \
-        (void)(fake);                                                                  \
-        (void)(bottom);                                                                \
-        (void)(size);                                                                  \
-    } while (0)
-#endif
-
-/* The first switch onto a new stack is done: ASan says where the stack we
- * came from is, the hub's (main()'s own), for the switches back to it. */
-static void first_switch_done(struct hub *h)
-{
-    __sanitizer_finish_switch_fiber(NULL, &h->stack, &h->stack_size);
-}
-
-/* Switch from one stack to another, telling ASan which runs next; returns once
- * something switches back. The leaving stack's fake frames wait in `fake`
- * meanwhile, unless this is its last switch (NULL: ASan frees them). */
-static void switch_to(ucontext_t *from, ucontext_t *to, const void *stack, size_t size,
-                      int last)
-{
-    void *fake = NULL;
-
-    __sanitizer_start_switch_fiber(last ? NULL : &fake, stack, size);
-    if (swapcontext(from, to) == -1)
-        wb_die("swapcontext");
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 }
 
 /* ---- the command line ---- */
