@@ -35,13 +35,19 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 # --- the programs -------------------------------------------------------------
-# Every chapters/chNN/NAME.c is a program chNN/NAME. A program that includes
-# <curl/curl.h> is linked with libcurl; no list to keep up to date.
+# Every chapters/chNN/NAME.c with a main() is a program chNN/NAME. A .c file
+# without one is a module of its chapter (blocking_get.c), linked into the
+# programs of that chapter that include its header (#include
+# "blocking_get.h"). A program that includes <curl/curl.h> is linked with
+# libcurl; no list to keep up to date.
 CHAPTERS  := $(sort $(notdir $(wildcard chapters/ch[0-9][0-9])))
 SRCS      := $(wildcard chapters/ch[0-9][0-9]/*.c)
-PROGS     := $(patsubst chapters/%.c,$(OUT)%,$(SRCS))
-CURL_SRCS := $(shell grep -l '^\#include <curl/curl.h>' $(SRCS) /dev/null 2>/dev/null)
+MAINS     := $(shell grep -l '^int main' $(SRCS) /dev/null 2>/dev/null)
+PROGS     := $(patsubst chapters/%.c,$(OUT)%,$(MAINS))
+CURL_SRCS := $(shell grep -l '^\#include <curl/curl.h>' $(MAINS) /dev/null 2>/dev/null)
 CURL_PROGS := $(patsubst chapters/%.c,$(OUT)%,$(CURL_SRCS))
+ch_mods    = $(foreach m,$(filter-out $(MAINS),$(wildcard $(dir $(1))*.c)),\
+               $(if $(shell grep -l '^\#include "$(notdir $(m:.c=.h))"' $(1) 2>/dev/null),$(m)))
 
 # Exercises and solutions are built in place (exercises/ch04/fib_server).
 # In each folder, a .c file with a main() is a program; the others are
@@ -70,11 +76,11 @@ all: $(PROGS) $(EX_PROGS) ## build every chapter, exercise and solution
 
 $(CURL_PROGS): WB_CURL_CFLAGS = $(CURL_CFLAGS)
 $(CURL_PROGS): WB_CURL_LIBS = $(CURL_LIBS)
-$(PROGS): $(OUT)%: chapters/%.c $(FLAGS_FILE)
-	@mkdir -p $(@D)
-	$(COMPILE) $(WB_CURL_CFLAGS) -o $@ $< $(LDFLAGS) $(WB_LDFLAGS) $(WB_CURL_LIBS) $(LDLIBS)
-
 .SECONDEXPANSION:
+$(PROGS): $(OUT)%: chapters/%.c $$(call ch_mods,chapters/$$*.c) $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(COMPILE) $(WB_CURL_CFLAGS) -o $@ $< $(call ch_mods,$<) $(LDFLAGS) $(WB_LDFLAGS) $(WB_CURL_LIBS) $(LDLIBS)
+
 $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(COMPILE) -o $@ $< $(call ex_mods,$<) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
