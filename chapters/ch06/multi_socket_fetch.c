@@ -87,6 +87,7 @@ static void start_more(struct run *r)
         bad |= curl_easy_setopt(easy, CURLOPT_PRIVATE, &r->urls[i]);
         bad |= curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
         bad |= curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s);
+        bad |= curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* no SIGPIPE dance */
         bad |= curl_easy_setopt(easy, CURLOPT_PROXY, "");
         bad |= curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
         bad |= curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
