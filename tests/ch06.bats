@@ -106,11 +106,11 @@ scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
 }
 
 @test "loop_per_core -w 3 runs as many loops as it says: three threads beside main" {
-    local out=$BATS_TEST_TMPDIR/out pid child="" threads i
+    local out=$BATS_TEST_TMPDIR/out pid child="" threads
     timeout 30 "$WB_BIN/ch06/loop_per_core" -q -w 3 -n 30 -d 2000 >"$out" 2>&1 3>&- &
     pid=$!
     # when the lab server holds all thirty requests, every loop is under way
-    for i in $(seq 200); do
+    for _ in $(seq 200); do
         [ "$(lab_stat active)" = 30 ] && break
         sleep 0.05
     done
@@ -154,7 +154,8 @@ CRAWLERS=(multi_socket_fetch loop_per_core)
 
 @test "with no lab server both say how to start one, and exit 1 before any result" {
     local p
-    export LAB_URL="http://127.0.0.1:$(closed_port)"
+    LAB_URL="http://127.0.0.1:$(closed_port)"
+    export LAB_URL
     for p in "${CRAWLERS[@]}"; do
         run --separate-stderr -1 timeout 20 "$WB_BIN/ch06/$p" -n 2
         no_sanitizer_report

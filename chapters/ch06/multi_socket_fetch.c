@@ -106,6 +106,7 @@ static void finish(struct run *r, CURL *easy, CURLcode res)
     char **url = NULL;
     long head = 0;
     curl_off_t body = 0;
+    /* which URL, and its bytes: for a handle of ours, getinfo cannot fail */
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &url);
     curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &head);
     curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
