@@ -3,27 +3,23 @@
  * Talk: asynchronous programming / The Process Approach
  * Usage: process_way [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]
  * Shows: ProcessPoolExecutor(10) in C: WORKERS children made with fork(),
- *        each doing blocking fetches and sending one fixed-size report per
- *        URL back over a shared pipe; the parent collects the reports, reaps
- *        every child and prints the results in the order of the URLs.
- * Compare: blocking_way.c (the same fetch, one at a time), thread_way.c
- *          (threads instead of processes). Linux.
+ *        each calling blocking_way() (blocking_get.c) and sending one
+ *        fixed-size report per URL back over a shared pipe; the parent
+ *        collects the reports, reaps every child and prints the results in
+ *        the order of the URLs.
+ * Compare: blocking_way.c (the same blocking_way(), one at a time),
+ *          thread_way.c (threads instead of processes). Linux.
  */
 #include "workbook.h"
 
+#include "blocking_get.h"
+
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 
 static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
                           int *workers);
-
-/* One blocking fetch (after main, as in blocking_way.c): the bytes received,
- * or -1 with the reason in why. */
-static long long fetch(const char *url, int timeout_s, char *why, size_t whylen);
 
 /* What a worker tells the parent about one URL. It is far below PIPE_BUF
  * (4096 on Linux), so each write() of one lands in the pipe whole, never
@@ -41,8 +37,10 @@ static void worker(int index, int workers, char **urls, int n, int timeout_s, in
 {
     for (int i = index; i < n; i += workers) {
         struct report r = {.index = i};
+
+        /* the talk's executor.submit(blocking_way), run in this child */
         r.start = wb_now();
-        r.bytes = fetch(urls[i], timeout_s, r.why, sizeof r.why);
+        r.bytes = blocking_way(urls[i], timeout_s, r.why, sizeof r.why);
         r.end = wb_now();
 
         /* one write per report; EINTR: nothing was written, so again */
@@ -191,98 +189,6 @@ int main(int argc, char **argv)
     free(res);
     wb_urls_free(urls, n);
     return failed > 0 ? 1 : 0;
-}
-
-/* ---- the blocking fetch, the same as blocking_way.c ------------------------ */
-
-/* Over a socket that blocks: connect, send the whole request, read until the
- * server closes. Returns NULL, or the call that failed (errno says why). */
-static const char *http_get(int fd, const struct addrinfo *ai, int timeout_s,
-                            const char *req, int len, long long *got)
-{
-    /* block, but not forever: these timeouts bound connect() too */
-    struct timeval tv = {.tv_sec = timeout_s};
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
-        return "setsockopt";
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
-        return "setsockopt";
-
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
-        return "connect";
-
-    /* send all of it, however short each write; EINTR: send again */
-    int sent = 0;
-    while (sent < len) {
-        ssize_t w = send(fd, req + sent, (size_t)(len - sent), MSG_NOSIGNAL);
-        if (w == -1 && errno != EINTR)
-            return "send";
-
-        if (w > 0)
-            sent += (int)w;
-    }
-
-    /* read until the server closes */
-    char buf[4096];
-    ssize_t r;
-    while ((r = recv(fd, buf, sizeof buf, 0)) != 0) {
-        if (r == -1 && errno != EINTR)
-            return "recv";
-        if (r > 0)
-            *got += r;
-    }
-    return NULL;
-}
-
-/* One fetch: the bytes received, or -1 with the reason in why. */
-static long long fetch(const char *url, int timeout_s, char *why, size_t whylen)
-{
-    char host[256], port[16], req[1024];
-    const char *path;
-
-    /* the request: HTTP/1.0, so the server closes the connection when done */
-    if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1) {
-        snprintf(why, whylen, "not a URL");
-        return -1;
-    }
-    int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path,
-                       host, port);
-    if (len >= (int)sizeof req) {
-        snprintf(why, whylen, "URL too long");
-        return -1;
-    }
-
-    /* the address: IPv4 only, as the lab server listens on 127.0.0.1 */
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0) {
-        snprintf(why, whylen, "%.120s: %s", host, gai_strerror(rc));
-        return -1;
-    }
-
-    /* the socket and the conversation; err keeps errno from close() */
-    long long got = 0;
-    const char *what = "socket";
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd != -1)
-        what = http_get(fd, ai, timeout_s, req, len, &got);
-    int err = errno;
-    if (fd != -1)
-        close(fd);
-    freeaddrinfo(ai);
-
-    /* the verdict */
-    if (what == NULL && got > 0)
-        return got;
-
-    char msg[128];
-    if (what == NULL)
-        snprintf(why, whylen, "the server closed without answering");
-    else if (err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS)
-        snprintf(why, whylen, "%s: nothing for %d s, giving up", what, timeout_s);
-    else
-        snprintf(why, whylen, "%s: %s", what, strerror_r(err, msg, sizeof msg));
-    return -1;
 }
 
 /* ---- the command line ---------------------------------------------------- */
