@@ -7,16 +7,19 @@
  *        request and registers read_response(), which counts the answer until
  *        the server closes. What one step leaves for the next lives in a
  *        struct, since each callback returns to the loop (stack ripping).
+ *        The socket calls of each step are in nb_fetch.c, the same as
+ *        select_crawler.c's: this file is the way of waiting (epoll_ctl,
+ *        epoll_wait, a callback per readiness).
  * Compare: callback_loop.c (the loop as an API of its own, with futures),
  *          select_crawler.c (select, one loop body), coroutine_crawler.c
  *          (the steps as one function again), multi_fetch.c (libcurl). Linux.
  */
 #include "workbook.h"
 
+#include "nb_fetch.h"
+
 #include <getopt.h>
-#include <netdb.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 
 static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
@@ -29,19 +32,15 @@ typedef void step(struct crawler *c);
  * Crawler.counter, counting down. */
 struct crawl {
     int epfd;
-    int pending, failed;
-    struct wb_timeline tl;
+    int pending;
 };
 
+/* A crawler: the fetch's own state and steps (nb_fetch.c, shared with
+ * select_crawler.c), and the callback that takes the next step. */
 struct crawler {
+    struct nb_fetch f;
     struct crawl *all;
-    int fd;     /* the socket, -1 when there is none */
     step *next; /* what to call when the socket is ready; NULL: nothing */
-    int index;
-    const char *url;
-    char request[1024];
-    int len, sent;
-    long long bytes;
 };
 
 /* The talk's selector.register(fd, events, self.connected): epoll reports
@@ -51,124 +50,64 @@ static int watch(struct crawler *c, int op, uint32_t events, step *next)
 {
     struct epoll_event ev = {.events = events, .data.ptr = c};
     c->next = next;
-    return epoll_ctl(c->all->epfd, op, c->fd, &ev);
+    return epoll_ctl(c->all->epfd, op, c->f.fd, &ev);
 }
 
-/* The end of a fetch, good or bad: close its socket, print its line, count
- * down; at zero the loop stops (the talk's "stopped = True"). */
-static void finish(struct crawler *c, const char *what, int err)
+/* After a step: a fetch that is over (nb_finish() closed its socket, which
+ * also took it out of the epoll set) is called no more and counts down; at
+ * zero the loop stops (the talk's "Crawler.counter += 1 ... stopped = True"). */
+static void count_if_done(struct crawler *c)
 {
-    /* closing the socket also takes it out of the epoll set */
-    struct crawl *all = c->all;
-    if (c->fd != -1)
-        close(c->fd);
-    c->fd = -1;
+    if (c->f.state != FINISHED)
+        return;
+
     c->next = NULL;
-    wb_task_end(&all->tl, c->index);
-
-    if (what == NULL && c->bytes == 0)
-        what = "the server closed without answering";
-    if (what == NULL) {
-        wb_result(c->index, c->bytes, wb_task_seconds(&all->tl, c->index), c->url);
-    } else {
-        const char *sep = err != 0 ? ": " : "";
-        const char *why = err != 0 ? strerror(err) : "";
-        fprintf(stderr, "%s: %s: %s%s%s\n", program_invocation_short_name, c->url, what,
-                sep, why);
-        wb_task_failed(&all->tl, c->index);
-        all->failed++;
-    }
-
-    all->pending--;
+    c->all->pending--;
 }
 
-/* Readable: take one chunk per call, as the talk does, until the server closes. */
+/* Readable: take one chunk per call, as the talk does, until the server
+ * closes (EAGAIN, EINTR: wait for the next call). */
 static void read_response(struct crawler *c)
 {
-    char buf[4096];
-    ssize_t r = recv(c->fd, buf, sizeof buf, 0);
-    if (r > 0)
-        c->bytes += r;
-    else if (r == 0)
-        finish(c, NULL, 0); /* the server closed: the whole answer is in */
-    else if (errno != EAGAIN && errno != EINTR)
-        finish(c, "recv", errno); /* EAGAIN, EINTR: wait for the next call */
+    nb_on_readable(&c->f);
+    count_if_done(c);
 }
 
 /* Writable after a non-blocking connect: the handshake is over, and SO_ERROR
  * says how it went. Then send the request, and wait for the answer. */
 static void connected(struct crawler *c)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-        err = errno;
+    nb_on_writable(&c->f);
 
-    if (err != 0) {
-        finish(c, "connect", err);
+    /* failed, or a short write: still registered, the rest goes next call */
+    if (c->f.state != RECEIVING) {
+        count_if_done(c);
         return;
     }
-
-    /* send what the socket takes; EAGAIN, EINTR: try again on the next call */
-    ssize_t w =
-        send(c->fd, c->request + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
-    if (w == -1 && errno != EAGAIN && errno != EINTR) {
-        finish(c, "send", errno);
-        return;
-    }
-
-    if (w > 0)
-        c->sent += (int)w;
-    if (c->sent < c->len)
-        return; /* a short write: still registered, the rest goes next call */
 
     /* all sent: from now on, wait until the socket is readable */
-    if (watch(c, EPOLL_CTL_MOD, EPOLLIN, read_response) == -1)
-        finish(c, "epoll_ctl", errno);
+    if (watch(c, EPOLL_CTL_MOD, EPOLLIN, read_response) == -1) {
+        nb_finish(&c->f, "epoll_ctl", errno);
+        count_if_done(c);
+    }
 }
 
-/* Start a fetch: connect without waiting; connected() runs once it is writable. */
+/* Start a fetch: connect without waiting; connected() runs once it is
+ * writable. */
 static void fetch(struct crawler *c)
 {
-    char host[256], port[16];
-    const char *path;
-    wb_task_begin(&c->all->tl, c->index);
-
-    /* the request: HTTP/1.0, so the server closes the connection when done */
-    if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1) {
-        finish(c, "not a URL", 0);
-        return;
-    }
-    c->len = snprintf(c->request, sizeof c->request,
-                      "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host, port);
-    if (c->len >= (int)sizeof c->request) {
-        finish(c, "URL too long", 0);
+    /* the request, the address, a non-blocking socket, connect (EINPROGRESS) */
+    nb_start(&c->f);
+    if (c->f.state == FINISHED) {
+        count_if_done(c);
         return;
     }
 
-    /* the address: getaddrinfo() blocks, but a loopback name is answered at once */
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0) {
-        finish(c, gai_strerror(rc), 0);
-        return;
+    /* the talk's selector.register(self.sock.fileno(), EVENT_WRITE, ...) */
+    if (watch(c, EPOLL_CTL_ADD, EPOLLOUT, connected) == -1) {
+        nb_finish(&c->f, "epoll_ctl", errno);
+        count_if_done(c);
     }
-
-    /* EINPROGRESS: under way, and connected() will hear how it went */
-    const char *what = NULL;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd == -1)
-        what = "socket";
-    else if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-        what = "connect";
-    else if (watch(c, EPOLL_CTL_ADD, EPOLLOUT, connected) == -1)
-        what = "epoll_ctl";
-    int err = errno;
-    freeaddrinfo(ai);
-
-    if (what != NULL)
-        finish(c, what, err);
 }
 
 /* The talk's loop(): wait until sockets are ready, and call what each one
@@ -219,35 +158,47 @@ int main(int argc, char **argv)
     all.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (all.epfd == -1)
         wb_die("epoll_create1");
-    wb_timeline_init(&all.tl, n);
 
     /* the talk's main: start every fetch, then run the loop; -t is one
      * deadline for all, since all start together */
     double t0 = wb_now();
     for (int i = 0; i < n; i++) {
-        crawlers[i] =
-            (struct crawler){.all = &all, .fd = -1, .index = i, .url = urls[i]};
+        struct nb_fetch f = {.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
+        crawlers[i] = (struct crawler){.f = f, .all = &all};
         fetch(&crawlers[i]);
     }
     loop(&all, t0 + timeout_s);
 
     /* what is still under way when the time ran out has failed */
     for (int i = 0; i < n; i++)
-        if (crawlers[i].fd != -1)
-            finish(&crawlers[i], "no answer in time", ETIMEDOUT);
+        if (crawlers[i].f.fd != -1)
+            nb_finish(&crawlers[i].f, "no answer in time", ETIMEDOUT);
     double wall = wb_now() - t0;
+
+    /* the timeline: each fetch's own times, and its mark if it failed */
+    struct wb_timeline tl;
+    wb_timeline_init(&tl, n);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        struct nb_fetch *f = &crawlers[i].f;
+        wb_span_set(&tl, i, f->start, f->end);
+        if (f->failed) {
+            wb_task_failed(&tl, i);
+            failed++;
+        }
+    }
 
     /* the summary */
     printf("cpu time: %.3f s (wall %.3f s)\n", wb_cpu_seconds(), wall);
     wb_used_time(wall);
     if (!o.quiet)
-        wb_timeline_print(&all.tl, stdout);
+        wb_timeline_print(&tl, stdout);
 
     close(all.epfd);
     free(crawlers);
-    wb_timeline_free(&all.tl);
+    wb_timeline_free(&tl);
     wb_urls_free(urls, n);
-    return all.failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : 0;
 }
 
 /* ---- the command line ---------------------------------------------------- */

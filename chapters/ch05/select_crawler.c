@@ -2,167 +2,54 @@
  *
  * Talk: asynchronous programming / non-blocking improve - select
  * Usage: select_crawler [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
- * Shows: non-blocking connect (EINPROGRESS, then "writable" and SO_ERROR),
- *        select() telling one thread which sockets are ready, one small
- *        state machine per connection, and select()'s hard limit: no
- *        descriptor at or above FD_SETSIZE (1024). CPU time stays near zero.
+ * Shows: select() telling one thread which sockets are ready: the sets
+ *        built before each call, FD_SET, FD_ISSET, one deadline for all;
+ *        and select()'s hard limit: no descriptor at or above FD_SETSIZE
+ *        (1024). CPU time stays near zero. Each fetch is a small state
+ *        machine whose steps (non-blocking connect with EINPROGRESS, then
+ *        "writable" and SO_ERROR; send; recv) are in nb_fetch.c, shared
+ *        with callback_crawler.c: this file is the way of waiting.
  * Compare: nonblocking_way.c (spins instead of waiting), callback_crawler.c
- *          (the same with epoll and callbacks). Linux.
+ *          (the same steps, with epoll and callbacks). Linux.
  */
 #include "workbook.h"
 
+#include "nb_fetch.h"
+
 #include <getopt.h>
-#include <netdb.h>
 #include <sys/select.h>
-#include <sys/socket.h>
 
 static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s);
 
-/* Where each connection is. select() waits for "writable" in the first two
- * states (connected; room to send) and for "readable" in the third. */
-enum state { CONNECTING, SENDING, RECEIVING, FINISHED };
-
-struct conn {
-    enum state state;
-    int fd, index;
-    const char *url;
-    char req[1024];
-    int len, sent;
-    long long bytes;
-    double start, end;
-    int failed;
-};
-
-/* The connection is over: close it and print its line (or its error). */
-static void finish(struct conn *c, const char *what, int err)
+/* Start a fetch (nb_fetch.c): the request, the address, a non-blocking
+ * socket, connect() without waiting. Returns -1 if the descriptor is too
+ * large for select(), which ends the whole run. */
+static int start(struct nb_fetch *c)
 {
-    if (c->fd != -1)
-        close(c->fd);
-    c->fd = -1;
-    c->state = FINISHED;
-    c->end = wb_now();
-
-    if (what == NULL && c->bytes == 0)
-        what = "the server closed without answering";
-    if (what == NULL) {
-        wb_result(c->index, c->bytes, c->end - c->start, c->url);
-        return;
-    }
-
-    c->failed = 1;
-    const char *sep = err != 0 ? ": " : "";
-    const char *why = err != 0 ? strerror(err) : "";
-    fprintf(stderr, "%s: %s: %s%s%s\n", program_invocation_short_name, c->url, what,
-            sep, why);
-}
-
-/* Open the socket and start connecting; do not wait for it. Returns -1 if
- * the descriptor is too large for select(), which ends the whole run. */
-static int start(struct conn *c)
-{
-    char host[256], port[16];
-    const char *path;
-    c->start = wb_now();
-
-    /* the request: HTTP/1.0, so the server closes the connection when done */
-    if (wb_split_url(c->url, host, sizeof host, port, sizeof port, &path) == -1) {
-        finish(c, "not a URL", 0);
-        return 0;
-    }
-    c->len = snprintf(c->req, sizeof c->req, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n",
-                      path, host, port);
-    if (c->len >= (int)sizeof c->req) {
-        finish(c, "URL too long", 0);
-        return 0;
-    }
-
-    /* the address: getaddrinfo() blocks, but a loopback name is answered at once */
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0) {
-        finish(c, gai_strerror(rc), 0);
-        return 0;
-    }
+    nb_start(c);
 
     /* An fd_set is a bitmap of FD_SETSIZE bits: FD_SET() on a larger
      * descriptor writes past its end. Refuse rather than corrupt memory. */
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd >= FD_SETSIZE) {
-        fprintf(
-            stderr,
+    if (c->fd < FD_SETSIZE)
+        return 0;
+
+    fprintf(stderr,
             "%s: descriptor %d is at or above FD_SETSIZE (%d), the most select() "
             "can watch; poll() and epoll have no such limit (try callback_crawler)\n",
             program_invocation_short_name, c->fd, FD_SETSIZE);
-        freeaddrinfo(ai);
-        return -1;
-    }
-
-    /* connect without waiting: EINPROGRESS means under way, as it should be */
-    if (c->fd == -1)
-        finish(c, "socket", errno);
-    else if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)
-        finish(c, "connect", errno);
-    freeaddrinfo(ai);
-    return 0;
-}
-
-/* select() said the socket is writable. While connecting, that means the
- * handshake is over, and SO_ERROR says how it went. */
-static void on_writable(struct conn *c)
-{
-    if (c->state == CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
-            finish(c, "getsockopt", errno);
-            return;
-        }
-        if (err != 0) {
-            finish(c, "connect", err);
-            return;
-        }
-
-        c->state = SENDING;
-    }
-
-    /* send what the socket takes; EAGAIN or EINTR: try on the next turn */
-    ssize_t w = send(c->fd, c->req + c->sent, (size_t)(c->len - c->sent), MSG_NOSIGNAL);
-    if (w == -1 && errno != EAGAIN && errno != EINTR) {
-        finish(c, "send", errno);
-        return;
-    }
-
-    /* a short write leaves the rest for the next turn */
-    if (w > 0)
-        c->sent += (int)w;
-    if (c->sent == c->len)
-        c->state = RECEIVING;
-}
-
-/* select() said readable: one recv() takes what is there without waiting. */
-static void on_readable(struct conn *c)
-{
-    char buf[4096];
-    ssize_t r = recv(c->fd, buf, sizeof buf, 0);
-    if (r == 0)
-        finish(c, NULL, 0); /* the server closed: the whole answer is in */
-    else if (r == -1 && errno != EAGAIN && errno != EINTR)
-        finish(c, "recv", errno);
-    else if (r > 0)
-        c->bytes += r;
+    return -1;
 }
 
 /* Put each unfinished connection in the set for what it waits for. Returns
  * the highest descriptor, or -1 when none is left. */
-static int build_sets(struct conn *conns, int n, fd_set *rd, fd_set *wr)
+static int build_sets(struct nb_fetch *conns, int n, fd_set *rd, fd_set *wr)
 {
     FD_ZERO(rd);
     FD_ZERO(wr);
     int maxfd = -1;
 
     for (int i = 0; i < n; i++) {
-        struct conn *c = &conns[i];
+        struct nb_fetch *c = &conns[i];
         if (c->state == FINISHED)
             continue;
 
@@ -178,7 +65,7 @@ static int build_sets(struct conn *conns, int n, fd_set *rd, fd_set *wr)
 
 /* The event loop, until every connection is finished or the time is up
  * (they all started together, so one deadline serves them all). */
-static void crawl(struct conn *conns, int n, double deadline)
+static void crawl(struct nb_fetch *conns, int n, double deadline)
 {
     for (;;) {
         /* select() overwrites the sets with its answer, so they are built
@@ -202,32 +89,32 @@ static void crawl(struct conn *conns, int n, double deadline)
 
         /* move each ready connection one step on */
         for (int i = 0; i < n; i++) {
-            struct conn *c = &conns[i];
+            struct nb_fetch *c = &conns[i];
             if (c->state == FINISHED)
                 continue;
 
             if (FD_ISSET(c->fd, &wr))
-                on_writable(c);
+                nb_on_writable(c);
             else if (FD_ISSET(c->fd, &rd))
-                on_readable(c);
+                nb_on_readable(c);
         }
     }
 }
 
 /* The time is up: whatever is not finished has failed. */
-static void give_up(struct conn *conns, int n)
+static void give_up(struct nb_fetch *conns, int n)
 {
     for (int i = 0; i < n; i++) {
-        struct conn *c = &conns[i];
+        struct nb_fetch *c = &conns[i];
         if (c->state == RECEIVING)
-            finish(c, "waiting for the answer", ETIMEDOUT);
+            nb_finish(c, "waiting for the answer", ETIMEDOUT);
         else if (c->state != FINISHED)
-            finish(c, "connecting", ETIMEDOUT);
+            nb_finish(c, "connecting", ETIMEDOUT);
     }
 }
 
 /* Start every connection; stop at the first descriptor select() cannot take. */
-static int start_all(struct conn *conns, int n)
+static int start_all(struct nb_fetch *conns, int n)
 {
     for (int i = 0; i < n; i++)
         if (start(&conns[i]) == -1)
@@ -236,7 +123,7 @@ static int start_all(struct conn *conns, int n)
 }
 
 /* The two summary lines and the timeline. Returns the exit status. */
-static int summary(struct conn *conns, int n, double wall, int quiet)
+static int summary(struct nb_fetch *conns, int n, double wall, int quiet)
 {
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
@@ -274,12 +161,12 @@ int main(int argc, char **argv)
     int n;
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
-    struct conn *conns = calloc((size_t)n, sizeof *conns);
+    struct nb_fetch *conns = calloc((size_t)n, sizeof *conns);
     if (conns == NULL)
         wb_die("calloc");
     for (int i = 0; i < n; i++)
-        conns[i] =
-            (struct conn){.state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
+        conns[i] = (struct nb_fetch){
+            .state = CONNECTING, .fd = -1, .index = i, .url = urls[i]};
 
     /* start them all, then serve them all from one thread until the time is up */
     int status = 1;
