@@ -60,6 +60,14 @@ EX_PROGS := $(patsubst %.c,$(OUT)%,$(EX_MAINS))
 ex_mods   = $(foreach m,$(filter-out $(EX_MAINS),$(wildcard $(dir $(1))*.c)),\
               $(if $(shell grep -l '^\#include "$(notdir $(m:.c=.h))"' $(1) 2>/dev/null),$(m)))
 
+# The exercises graded under injected yields link tests/exercises/yield_shim.c:
+# their lock, unlock, wait, signal, create and join calls go through it
+# (-Wl,--wrap=NAME). It does nothing unless WB_YIELD_SEED is set.
+YIELD_SHIM  := tests/exercises/yield_shim.c
+YIELD_PROGS := $(foreach d,exercises solutions,$(OUT)$(d)/ch03/bounded_pool)
+$(YIELD_PROGS): WB_YIELD = $(YIELD_SHIM) -Wl,--wrap=pthread_mutex_lock,--wrap=pthread_mutex_unlock,--wrap=pthread_cond_wait,--wrap=pthread_cond_signal,--wrap=pthread_cond_broadcast,--wrap=pthread_create,--wrap=pthread_join
+$(YIELD_PROGS): $(YIELD_SHIM)
+
 # When the flags change, everything rebuilds: the flags are kept in a file
 # that is rewritten only when they differ.
 FLAGS_FILE := build/.flags-$(if $(SAN),$(notdir $(OUT:/=)),plain)
@@ -83,7 +91,7 @@ $(PROGS): $(OUT)%: chapters/%.c $$(call ch_mods,chapters/$$*.c) $(FLAGS_FILE)
 
 $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(COMPILE) -o $@ $< $(call ex_mods,$<) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
+	$(COMPILE) -o $@ $< $(call ex_mods,$<) $(WB_YIELD) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
 
 # One phony target per chapter: `make ch03`. A chapter whose programs fetch
 # from the lab server (they call wb_require_lab) ends by checking that one
