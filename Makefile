@@ -143,7 +143,7 @@ DECK_HTML := $(patsubst slides/%.md,slides/build/%.html,$(DECKS))
 DECK_PDF  := $(DECK_HTML:.html=.pdf)
 SLIDE_TOOLS := slides/build-deck slides/code.lua slides/workbook.css slides/defaults.yaml
 deck_sources  = $(shell sed -nE 's/.*file="([^"]+)".*/\1/p' $(1) | sort -u)
-deck_programs = $(shell sed -nE 's/.*run="\.?\/?((ch[0-9][0-9]|solutions\/ch[0-9][0-9])\/[a-z_]+).*/\1/p' $(1) | sort -u)
+deck_programs = $(shell grep -oE 'run="[^"]*"' $(1) | grep -oE '[a-z./]*ch[0-9][0-9]/[a-z_]+' | sed -nE 's,^(\./)?((solutions/)?ch[0-9][0-9]/[a-z_]+)$$,\2,p' | sort -u)
 
 slides: $(DECK_HTML) slides/build/index.html ## build every deck into slides/build/ (self-contained HTML)
 
