@@ -7,96 +7,56 @@
  *        to run then); a Task, whose step() runs its coroutine to the next
  *        future it awaits and hands itself to that future as its callback;
  *        an epoll loop that resolves a future when its descriptor is ready
- *        (here a timerfd: the await is asyncio.sleep()). Coroutine rules
- *        (simple_coroutine.c): locals do not survive an await; no yield in a
- *        nested switch; one await per line. Linux: epoll, timerfd.
+ *        (here a timerfd: the await is asyncio.sleep()). Future, Task and
+ *        the coroutine macros are in the module coro_task.c / coro_task.h,
+ *        which coroutine_crawler.c runs on too; this file is the loop and a
+ *        coroutine that awaits. Coroutine rules (coro_task.h): locals do not
+ *        survive an await; no yield in a nested switch; one await per line.
+ *        Linux: epoll, timerfd.
  * Compare: callback_loop.c (the same loop and future, with plain callbacks),
  *          event_loop_hello.c (a loop that resumes the coroutines itself).
  */
 #include "workbook.h"
+
+#include "coro_task.h"
 
 #include <getopt.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 
-/* The same coroutine macros as simple_coroutine.c, and await (Python's
- * `yield from`): start an operation; unless its future is done already,
- * pause until it is; if it failed, go to the clean-up at the label out. */
-/* clang-format off */
-#define CO_BEGIN(co) switch ((co)->resume) { case 0:
-#define CO_YIELD(co, val) \
-    do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
-#define CO_END(co, val) } (co)->resume = -1; return (val)
-
-#define CO_AWAIT(co, operation)                                             \
-    do {                                                                    \
-        operation;                                                          \
-        if (!(co)->fut.done)                                                \
-            CO_YIELD(co, &(co)->fut);                                       \
-        if ((co)->fut.result < 0)                                           \
-            goto out;                                                       \
-    } while (0)
-/* clang-format on */
-
-/* asyncio's Future, as in 500 Lines: a result to come, and what to call then
- * (Python keeps a list of callbacks; one will do here). */
-struct future {
-    int done;
-    long result; /* here: when the timer fired, in ms from the start */
-    void (*callback)(void *arg);
-    void *arg;
-};
-
+/* The loop: one epoll instance, and how many tasks it still runs. */
 struct loop {
     int epfd;
     int live; /* tasks not finished yet */
     double start;
 };
 
-/* A task: its coroutine's frame, everything that must outlive an await. */
-struct task {
-    int resume, id;
+/* A task's frame: everything its coroutine keeps across an await. */
+struct frame {
+    struct task task; /* its coroutine, resume point and awaited future */
+    int id;
     int delay_ms, nap_ms; /* its first sleep and its second */
     int fd;               /* the timerfd its sleeps arm */
-    struct future fut;    /* the one future it waits on */
+    struct future timer;  /* the future of the sleep under way */
     struct loop *loop;
 };
 
 static void parse_options(int argc, char **argv, int *n, int *delay_ms);
 static struct future *sleeper(struct task *t);
 
-/* Future.set_result(): store the result, then run the callback. */
-static void set_result(struct future *f, long result)
-{
-    f->done = 1;
-    f->result = result;
-    if (f->callback != NULL)
-        f->callback(f->arg);
-}
-
-/* Task.step(): run the coroutine up to its next await of a pending future
- * (or to its end), then hand this step to that future as its callback:
- * next_future.add_done_callback(self.step). */
-static void task_step(void *task)
-{
-    struct future *next = sleeper(task);
-    if (next == NULL)
-        return;
-    next->callback = task_step;
-    next->arg = task;
-}
-
 /* asyncio.sleep(ms): a fresh future, which the loop resolves when the task's
  * timer is due. The timer only starts here; nothing waits in this call. */
-static void sleep_ms(struct task *t, int ms)
+static struct future *sleep_ms(struct frame *f, int ms)
 {
-    t->fut = (struct future){0};
+    f->timer = (struct future){0};
     struct itimerspec due = {0};
     due.it_value.tv_sec = ms / 1000;
     due.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-    if (timerfd_settime(t->fd, 0, &due, NULL) == -1)
+    if (timerfd_settime(f->fd, 0, &due, NULL) == -1)
         wb_die("timerfd_settime");
+
+    return &f->timer;
 }
 
 /* The coroutine (the C future's result is the time the timer fired):
@@ -106,22 +66,25 @@ static void sleep_ms(struct task *t, int ms)
  *         print('task %d: woke at %.3f s, sleep(%d ms)' % (i, when, nap))
  *         when = yield from asyncio.sleep(nap)
  *         print('task %d: done at %.3f s' % (i, when))
+ * The macros and the Task that runs it are in coro_task.h.
  */
 static struct future *sleeper(struct task *t)
 {
+    struct frame *f = t->frame;
+
     CO_BEGIN(t);
-    printf("task %d: sleep(%d ms)\n", t->id, t->delay_ms);
-    CO_AWAIT(t, sleep_ms(t, t->delay_ms));
+    printf("task %d: sleep(%d ms)\n", f->id, f->delay_ms);
+    CO_AWAIT(t, sleep_ms(f, f->delay_ms));
 
     /* resumed by the future's callback: `when` is the future's result */
-    printf("task %d: woke at %.3f s, sleep(%d ms)\n", t->id, t->fut.result / 1000.0,
-           t->nap_ms);
-    CO_AWAIT(t, sleep_ms(t, t->nap_ms));
+    printf("task %d: woke at %.3f s, sleep(%d ms)\n", f->id, f->timer.result / 1000.0,
+           f->nap_ms);
+    CO_AWAIT(t, sleep_ms(f, f->nap_ms));
 
-    printf("task %d: done at %.3f s\n", t->id, t->fut.result / 1000.0);
+    printf("task %d: done at %.3f s\n", f->id, f->timer.result / 1000.0);
 
 out:
-    t->loop->live--;
+    f->loop->live--;
     CO_END(t, NULL);
 }
 
@@ -139,11 +102,11 @@ static void run_until_complete(struct loop *l)
             wb_die("epoll_wait");
 
         for (int k = 0; k < ready; k++) {
-            struct task *t = ev[k].data.ptr;
+            struct frame *f = ev[k].data.ptr;
 
             /* the timer is due: read its count of expirations, which quiets it */
             uint64_t expirations;
-            ssize_t r = read(t->fd, &expirations, sizeof expirations);
+            ssize_t r = read(f->fd, &expirations, sizeof expirations);
             if (r == -1 && errno == EAGAIN)
                 continue; /* not after all: wait for the next report */
             if (r != (ssize_t)sizeof expirations)
@@ -151,20 +114,20 @@ static void run_until_complete(struct loop *l)
 
             /* Future.set_result(when): its callback steps the task */
             double ms = (wb_now() - l->start) * 1000;
-            set_result(&t->fut, (long)(ms + 0.5));
+            set_result(&f->timer, (long)(ms + 0.5));
         }
     }
 }
 
 /* A timerfd for the task, registered with the loop once: readable when due */
-static void open_timer(struct loop *l, struct task *t)
+static void open_timer(struct loop *l, struct frame *f)
 {
-    t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (t->fd == -1)
+    f->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (f->fd == -1)
         wb_die("timerfd_create");
 
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = t};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, t->fd, &ev) == -1)
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, f->fd, &ev) == -1)
         wb_die("epoll_ctl");
 }
 
@@ -178,31 +141,33 @@ int main(int argc, char **argv)
     l.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (l.epfd == -1)
         wb_die("epoll_create1");
-    struct task *tasks = calloc((size_t)n, sizeof *tasks);
-    if (tasks == NULL)
+    struct frame *frames = calloc((size_t)n, sizeof *frames);
+    if (frames == NULL)
         wb_die("calloc");
 
     /* n tasks, the first to sleep longest, each with its timer; naps of a
      * step and a half end between two wake-ups, never on one */
     for (int i = 0; i < n; i++) {
-        tasks[i] = (struct task){.id = i, .loop = &l, .nap_ms = delay_ms * 3 / 2};
-        tasks[i].delay_ms = (n - i) * delay_ms;
-        open_timer(&l, &tasks[i]);
+        struct frame *f = &frames[i];
+        *f = (struct frame){.id = i, .loop = &l, .nap_ms = delay_ms * 3 / 2};
+        f->task = (struct task){.coro = sleeper, .frame = f};
+        f->delay_ms = (n - i) * delay_ms;
+        open_timer(&l, f);
     }
 
     /* tasks = [Task(sleeper(i, delay)) ...]: each runs to its first await */
     l.start = wb_now();
     for (int i = 0; i < n; i++)
-        task_step(&tasks[i]);
+        task_step(&frames[i].task);
 
     run_until_complete(&l);
     wb_used_time(wb_now() - l.start);
 
     /* loop.close() */
     for (int i = 0; i < n; i++)
-        close(tasks[i].fd);
+        close(frames[i].fd);
     close(l.epfd);
-    free(tasks);
+    free(frames);
     return 0;
 }
 
