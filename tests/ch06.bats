@@ -189,9 +189,10 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
     local dir=$BATS_TEST_TMPDIR/bench csv m skip=()
     # green threads switch stacks, which the thread sanitizer cannot follow (ch03)
     if [ "$WB_SAN" = tsan ]; then skip=(--skip green_threads); fi
-    run -0 timeout 150 "$WB_ROOT/chapters/ch06/compare_models" --small -d 200 --budget 5 \
+    run timeout 150 "$WB_ROOT/chapters/ch06/compare_models" --small -d 200 --budget 5 \
         --out "$dir" "${skip[@]}"
     no_sanitizer_report
+    [ "$status" -eq 0 ] || fail "compare_models exited with $status; its table: $output"
     csv=$dir/models.csv
     assert_line "the table as CSV: $csv"
     run -0 head -1 "$csv"
