@@ -36,7 +36,7 @@ static const struct event events[] = {
 #define EVENT_KINDS ((long)(sizeof events / sizeof events[0]))
 
 struct options {
-    long rate;  /* messages per second; 0: as fast as possible */
+    long rate;  /* per second; 0: no pauses */
     long count; /* 0: until Ctrl-C */
     int verbose;
     const char *name; /* the host name inside the messages */

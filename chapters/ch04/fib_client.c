@@ -23,7 +23,9 @@
 /* What every client shares, read-only while the threads run. */
 struct job {
     struct requests rs;
-    long per; /* requests per client: each client goes round the lines */
+
+    /* requests per client: each client goes round the lines */
+    long per;
     bool check;
     bool print;
 };

@@ -52,7 +52,9 @@ int fib(long n, uint64_t *value)
 
 struct big {
     uint32_t limb[LIMBS];
-    int used; /* limbs in use; limb[used-1] is nonzero unless the number is 0 */
+
+    /* limbs in use; limb[used-1] is nonzero unless the number is 0 */
+    int used;
 };
 
 /* x += y, for y >= x (true of consecutive Fibonacci numbers): column by

@@ -33,7 +33,9 @@ static long parse_options(int argc, char **argv);
 struct client {
     int fd;
     pthread_t thread;
-    atomic_bool done; /* the thread's last act: main may now join it */
+
+    /* the thread's last act: main may now join it */
+    atomic_bool done;
     struct client *next;
 };
 

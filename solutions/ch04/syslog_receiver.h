@@ -20,11 +20,17 @@ struct capture {
     const char *path;
     FILE *log;
     int sock;
-    int stop_rd; /* the stop pipe's read end: readable once asked to stop */
-    int stop_wr; /* its write end: one byte there stops both threads */
+
+    /* the stop pipe's read end: readable once asked to stop */
+    int stop_rd;
+
+    /* its write end: one byte there stops both threads */
+    int stop_wr;
     _Atomic long count;
     int failed;
-    char buf[DATAGRAM_MAX]; /* the receiver's: one datagram at a time */
+
+    /* the receiver's: one datagram at a time */
+    char buf[DATAGRAM_MAX];
 };
 
 /* Bind a UDP socket to ADDR:PORT (ADDR a valid IPv4 address) and return it.

@@ -30,7 +30,9 @@ struct capture {
     FILE *log;        /* FILE, opened for appending */
     int sock;         /* the bound UDP socket */
     _Atomic long count;
-    int stop_pipe[2]; /* main writes one byte here to stop the receiver */
+
+    /* main writes one byte here to stop the receiver */
+    int stop_pipe[2];
 };
 
 /* Bind a UDP socket to ADDR:PORT (ADDR a valid IPv4 address) and return it.
