@@ -38,8 +38,7 @@ static void finish(struct loop *l, struct fetch *f, const char *why)
 {
     close(f->fd); /* which also takes it out of the epoll set */
     f->fd = -1;
-    free(f->request);
-    f->request = NULL;
+    free(f->request); /* a fetch ends once: freed once */
 
     l->pending--;
     wb_task_end(l->tl, f->index);
@@ -65,8 +64,9 @@ static void start(struct loop *l, struct fetch *f)
         finish(l, f, "not a URL");
         return;
     }
-    if (asprintf(&f->request, "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n", path, host,
-                 port) == -1)
+    if (asprintf(&f->request,
+                 "GET %s HTTP/1.0\r\nHost: %s:%s\r\nConnection: close\r\n\r\n", path,
+                 host, port) == -1)
         wb_die("asprintf");
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0) {
