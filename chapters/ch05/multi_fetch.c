@@ -1,5 +1,4 @@
-/* multi_fetch.c - fetch many pages at once the production way: libcurl's multi
- * interface
+/* multi_fetch.c - fetch many pages at once with libcurl's multi interface
  *
  * Talk: asynchronous programming (beyond the talk: what real programs use)
  * Usage: multi_fetch [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]
@@ -14,13 +13,10 @@
 #include <curl/curl.h>
 #include <getopt.h>
 
-static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
-                          int *max);
-
-/* One URL's transfer: what the write callback counts, and libcurl's words
- * if it fails. */
+/* One URL's transfer: the bytes counted as they arrive, and libcurl's
+ * words if it fails. */
 struct transfer {
-    long long body;
+    long long bytes;
     char error[CURL_ERROR_SIZE];
 };
 
@@ -33,39 +29,51 @@ struct run {
     struct wb_timeline tl;
 };
 
-/* libcurl hands over the body piece by piece; we only count it. */
-static size_t count_body(char *data, size_t size, size_t nmemb, void *arg)
+static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r);
+
+/* libcurl hands over the headers and the body piece by piece; we only
+ * count them, all bytes received, like the raw-socket programs. */
+static size_t count_bytes(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct transfer *t = arg;
     (void)data;
-    t->body += (long long)(size * nmemb);
+    t->bytes += (long long)(size * nmemb);
     return size * nmemb; /* less would tell libcurl to abort the transfer */
 }
 
-/* An easy handle for URL i, or NULL. Setting a known option fails only for
- * lack of memory, but each is checked anyway. */
-static CURL *new_transfer(struct run *r, int i)
+/* An easy handle for URL i, handed to the multi handle, which runs it from
+ * now on. Returns NULL, or why it could not be. curl_easy_init() and
+ * setting a known option fail only for lack of memory, but each is checked
+ * anyway (and curl_easy_cleanup(NULL) does nothing). */
+static const char *add_transfer(struct run *r, int i)
 {
     struct transfer *t = &r->t[i];
-
     CURL *easy = curl_easy_init();
-    if (easy == NULL)
-        return NULL;
 
-    /* PRIVATE tells done() which URL; NOSIGNAL: no SIGALRM for timeouts;
+    /* PRIVATE tells done() which URL; HEADERDATA with no HEADERFUNCTION: the
+     * headers go to count_bytes() too; NOSIGNAL: no SIGALRM for timeouts;
      * PROXY "": the lab is on loopback, no proxy from the environment */
-    int ok = curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]) == CURLE_OK &&
+    int ok = easy != NULL &&
+             curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_PRIVATE, t) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, count_body) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_HEADERDATA, t) == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, count_bytes) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_WRITEDATA, t) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_PROXY, "") == CURLE_OK;
-    if (ok)
-        return easy;
+    if (!ok) {
+        curl_easy_cleanup(easy);
+        return "cannot set up the transfer";
+    }
 
-    curl_easy_cleanup(easy);
+    /* from now on the multi handle runs the transfer */
+    CURLMcode mc = curl_multi_add_handle(r->multi, easy);
+    if (mc != CURLM_OK) {
+        curl_easy_cleanup(easy);
+        return curl_multi_strerror(mc);
+    }
     return NULL;
 }
 
@@ -75,25 +83,16 @@ static void start_more(struct run *r)
     while (r->next < r->n && r->active < r->max) {
         int i = r->next;
         r->next++;
-        wb_task_begin(&r->tl, i);
 
-        /* hand the transfer to the multi handle, which runs it from now on */
-        CURLMcode mc = CURLM_OK;
-        CURL *easy = new_transfer(r, i);
-        if (easy != NULL)
-            mc = curl_multi_add_handle(r->multi, easy);
-        if (easy != NULL && mc == CURLM_OK) {
+        wb_task_begin(&r->tl, i);
+        const char *why = add_transfer(r, i);
+        if (why == NULL) {
             r->active++;
             continue;
         }
 
         /* this URL fails; the others go on */
-        const char *why = "cannot set up the transfer";
-        if (mc != CURLM_OK)
-            why = curl_multi_strerror(mc);
-
         fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, r->urls[i], why);
-        curl_easy_cleanup(easy); /* does nothing with NULL */
         wb_task_end(&r->tl, i);
         wb_task_failed(&r->tl, i);
         r->failed++;
@@ -111,13 +110,8 @@ static void done(struct run *r, CURL *easy, CURLcode res)
     int i = (int)((struct transfer *)(void *)priv - r->t);
     wb_task_end(&r->tl, i);
 
-    /* all bytes received, headers and body, like the raw-socket programs */
-    long header = 0;
-    if (res == CURLE_OK)
-        res = curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &header);
-
     if (res == CURLE_OK) {
-        wb_result(i, header + r->t[i].body, wb_task_seconds(&r->tl, i), r->urls[i]);
+        wb_result(i, r->t[i].bytes, wb_task_seconds(&r->tl, i), r->urls[i]);
     } else {
         const char *why = r->t[i].error;
         if (why[0] == '\0')
@@ -134,28 +128,25 @@ static void done(struct run *r, CURL *easy, CURLcode res)
     r->active--;
 }
 
-/* The multi handle itself failed: nothing more can run. */
-static _Noreturn void die_multi(const char *what, CURLMcode mc)
+/* libcurl itself failed to set up or to run: nothing more can run. */
+static _Noreturn void die_curl(const char *what, const char *why)
 {
-    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
-            curl_multi_strerror(mc));
+    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, why);
     exit(1);
 }
 
 int main(int argc, char **argv)
 {
     struct wb_opts o = WB_OPTS_INIT;
-    int timeout_s, max;
-    parse_options(argc, argv, &o, &timeout_s, &max);
+    struct run r = {0};
+    parse_options(argc, argv, &o, &r);
 
     /* one socket per transfer: lift the soft limit (often 1024) to the hard one */
     wb_raise_fd_limit(1);
 
     /* the URLs, a lab server to answer them, and a slot for each transfer */
-    struct run r = {.timeout_s = timeout_s};
     r.urls = wb_urls(argc - optind, argv + optind, &o, &r.n);
     wb_require_lab(r.urls, r.n);
-    r.max = max;
     if (r.max == 0 || r.max > r.n)
         r.max = r.n;
     r.t = calloc((size_t)r.n, sizeof *r.t);
@@ -165,11 +156,8 @@ int main(int argc, char **argv)
 
     /* libcurl's global set-up, once, before any handle */
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (cc != CURLE_OK) {
-        fprintf(stderr, "%s: curl_global_init: %s\n", program_invocation_short_name,
-                curl_easy_strerror(cc));
-        return 1;
-    }
+    if (cc != CURLE_OK)
+        die_curl("curl_global_init", curl_easy_strerror(cc));
     r.multi = curl_multi_init();
     if (r.multi == NULL)
         wb_die_err(ENOMEM, "curl_multi_init");
@@ -182,7 +170,7 @@ int main(int argc, char **argv)
         int running;
         CURLMcode mc = curl_multi_perform(r.multi, &running);
         if (mc != CURLM_OK)
-            die_multi("curl_multi_perform", mc);
+            die_curl("curl_multi_perform", curl_multi_strerror(mc));
 
         /* collect the finished transfers, each freeing a slot for the next URL */
         CURLMsg *msg;
@@ -200,7 +188,7 @@ int main(int argc, char **argv)
          * knows both); the 1000 ms is only an upper bound. */
         mc = curl_multi_poll(r.multi, NULL, 0, 1000, NULL);
         if (mc != CURLM_OK)
-            die_multi("curl_multi_poll", mc);
+            die_curl("curl_multi_poll", curl_multi_strerror(mc));
     }
     double wall = wb_now() - t0;
 
@@ -238,23 +226,22 @@ static _Noreturn void usage(int status)
 }
 
 /* -q, -n and -d are the options every fetch program shares (workbook.h). */
-static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout_s,
-                          int *max)
+static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *timeout_s = 10;
-    *max = 0;
+    r->timeout_s = 10;
+    r->max = 0;
 
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
         if (wb_common_opt(c, optarg, o))
             continue;
         switch (c) {
-        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
-        case 'c': *max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
+        case 't': r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'c': r->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
         case 'h': usage(0);
         default: usage(2);
         }
