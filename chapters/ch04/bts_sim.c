@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 static _Noreturn void usage(int status)
 {
     fputs("Usage: bts_sim [-r RATE] [-c COUNT] [-v] [--name HOST] [HOST:PORT]\n",
-          status ? stderr : stdout);
+          status == 0 ? stdout : stderr);
     if (status == 0)
         printf(
             "\nSends syslog messages over UDP to HOST:PORT (default 127.0.0.1:5140),\n"

@@ -208,7 +208,7 @@ int main(int argc, char **argv)
 static _Noreturn void usage(int status)
 {
     fputs("Usage: fib_client [-p PORT] [-H ADDR] [-c N] [-k K] [--check] [N...]\n",
-          status ? stderr : stdout);
+          status == 0 ? stdout : stderr);
     if (status == 0)
         printf(
             "\nSends each N to fib_server on ADDR:PORT (127.0.0.1:9093)"

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
  * stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
-    fputs("Usage: fib_server [-p PORT]\n", status ? stderr : stdout);
+    fputs("Usage: fib_server [-p PORT]\n", status == 0 ? stdout : stderr);
     if (status == 0)
         printf("\nAnswers F(n) for every line a client sends.\n"
                "  -p PORT  port on 127.0.0.1 (default 9093; 0: any free port)\n");

@@ -105,7 +105,7 @@ int main(int argc, char **argv)
  * stderr, exit 2. */
 static _Noreturn void usage(int status)
 {
-    fputs("Usage: syslog -l FILE [-p PORT] [-b ADDR]\n", status ? stderr : stdout);
+    fputs("Usage: syslog -l FILE [-p PORT] [-b ADDR]\n", status == 0 ? stdout : stderr);
     if (status == 0)
         printf("\nCaptures syslog messages sent over UDP to ADDR:PORT (default\n"
                "0.0.0.0:5140) and appends each one to FILE as a line, until you\n"
