@@ -170,15 +170,6 @@ static inline void wb_require_lab(char **urls, int n)
     exit(1);
 }
 
-/* The older form of the hint, for programs that report it after the run. */
-static inline void wb_lab_hint(void)
-{
-    fprintf(stderr,
-            "%s: is the lab server running at %s? start it with 'make serve' in "
-            "another terminal (or set LAB_URL)\n",
-            program_invocation_short_name, wb_lab_url());
-}
-
 /* The options every fetch program shares: -q, -n N, -d MS. Call it from the
  * program's own getopt switch; it returns 1 if it took the option. */
 struct wb_opts {
