@@ -5,15 +5,16 @@
 # the green threads' switching on its own.
 # Concurrency is read off the server's peak counter (requests received and not
 # yet answered at once), never off a stopwatch; the one timing check is a
-# ratio between two runs of the same test.
+# ratio between two runs of the same test, the better of three tries.
 #
 # Under the thread sanitizer green_switch and green_fetch are left out: they
-# switch stacks with swapcontext(), which TSan does not follow (it would keep
-# one shadow call stack for all the green threads), and they run on a single
-# OS thread, so there is no data race for TSan to find. Their ASan runs stay
-# in: every stack switch is announced with __sanitizer_start/finish_switch_fiber,
-# and the runs below turn on ASan's fake stacks (detect_stack_use_after_return),
-# which crash at once if a switch loses track of a stack's fake frames.
+# switch stacks with swapcontext() (green.c, the module both share), which
+# TSan does not follow (it would keep one shadow call stack for all the green
+# threads), and they run on a single OS thread, so there is no data race for
+# TSan to find. Their ASan runs stay in: every stack switch is announced with
+# __sanitizer_start/finish_switch_fiber, and the runs below turn on ASan's fake
+# stacks (detect_stack_use_after_return), which crash at once if a switch loses
+# track of a stack's fake frames.
 
 setup_file() {
     load helper
@@ -212,11 +213,15 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
 
 @test "sequential_fetch takes at least 5 times as long as thread_fetch over ten 200 ms pages" {
     skip_under_sanitizer
-    local seq thr
-    seq=$(elapsed_ms timeout 60 "$WB_BIN/ch03/sequential_fetch" -q -d 200)
-    thr=$(elapsed_ms timeout 60 "$WB_BIN/ch03/thread_fetch" -q -d 200)
-    echo "sequential ${seq} ms, threads ${thr} ms"
-    [ "$seq" -ge $((5 * thr)) ]
+    local seq thr try
+    # ideally 10 times (2 s against 0.2 s); on a busy machine, the best of three
+    for try in 1 2 3; do
+        seq=$(elapsed_ms timeout 60 "$WB_BIN/ch03/sequential_fetch" -q -d 200)
+        thr=$(elapsed_ms timeout 60 "$WB_BIN/ch03/thread_fetch" -q -d 200)
+        echo "try $try: sequential ${seq} ms, threads ${thr} ms"
+        [ "$seq" -ge $((5 * thr)) ] && return 0
+    done
+    return 1
 }
 
 @test "a refused connection and a 404 fail alone: the good pages still come, exit 1" {
