@@ -40,8 +40,8 @@ books() {
     elif [ "$status" -gt 128 ]; then
         ending=$'\n'"CRASH: killed by signal $((status - 128))"
     fi
-    fail "$(printf 'command: %s\nexpected: the line: %s\ngot:\n%s%s\nhint: %s' \
-        "$CMD" "$1" "$(tail -n 5 <<<"$output")" "$ending" "$2")"
+    fail "$(printf 'command: %s\nexpected: the line: %s\ngot: %s%s\nhint: %s' \
+        "$CMD" "$1" "$(tail -n 5 <<<"$output" | paste -sd '|' | sed 's/|/ | /g')" "$ending" "$2")"
 }
 
 @test "4 tellers make a million transfers each among 10 accounts, and the total is kept [4 pts]" {
@@ -77,7 +77,7 @@ books() {
     run --separate-stderr timeout 30 env TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
         "$tsan" -t 4 -n 20000 -a 5
     if grep -q 'WARNING: ThreadSanitizer' <<<"$stderr"; then
-        fail "$(printf 'command: %s\nexpected: no ThreadSanitizer report\ngot:\n%s\nhint: %s' "$CMD" \
+        fail "$(printf 'command: %s\nexpected: no ThreadSanitizer report\ngot: %s\nhint: %s' "$CMD" \
             "$(grep -A 12 'WARNING: ThreadSanitizer' <<<"$stderr" | head -n 20)" \
             "lock-order-inversion: two threads took the same two locks in opposite orders (lock the lower account number first); data race: a balance was touched without its lock")"
     fi

@@ -92,9 +92,9 @@ in_order() {
     # utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks
     local t0 t1 hz
     hz="$(getconf CLK_TCK)"
-    t0="$(awk '{ print $14 + $15 }' "/proc/$BG_PID/stat" 2>/dev/null)"
+    t0="$(awk '{ print $14 + $15 }' "/proc/$BG_PID/stat" 2>/dev/null || true)"
     sleep 1.5
-    t1="$(awk '{ print $14 + $15 }' "/proc/$BG_PID/stat" 2>/dev/null)"
+    t1="$(awk '{ print $14 + $15 }' "/proc/$BG_PID/stat" 2>/dev/null || true)"
     if [ -z "$t0" ] || [ -z "$t1" ]; then
         fail "$(printf 'command: %s\nexpected: still running, waiting for /hang (which never answers)\ngot: it had ended\nstderr: %s\nhint: %s' \
             "$CMD" "$(head -n 3 "$BATS_TEST_TMPDIR/err")" "a worker must take the URL from the queue and fetch it; main waits for its result")"
@@ -119,8 +119,8 @@ in_order() {
     local seed served
     for seed in 1 2 3 4 5 6 7 8 9 10; do
         lab_reset
-        CMD="WB_YIELD_SEED=$seed ${PROG#"$WB_ROOT"/} -w 4 -c 1 -n 100 -d 0"
         WB_YIELD_SEED=$seed pool 20 -w 4 -c 1 -n 100 -d 0
+        CMD="WB_YIELD_SEED=$seed $CMD"
         served="$(lab_stat served)"
         in_order 100 && [ "$status" -eq 0 ] && [ "$served" = 100 ] && continue
         explain "100 result lines in order, each URL fetched once (the lab served $served), exit status 0; this seed replays it" \
@@ -134,7 +134,7 @@ in_order() {
     CMD="${tsan#"$WB_ROOT"/} -w 4 -c 50 -n 50 -d 0"
     run --separate-stderr timeout 30 env TSAN_OPTIONS=halt_on_error=1 "$tsan" -w 4 -c 50 -n 50 -d 0
     if grep -q 'WARNING: ThreadSanitizer' <<<"$stderr"; then
-        fail "$(printf 'command: %s\nexpected: no ThreadSanitizer report\ngot:\n%s\nhint: %s' "$CMD" \
+        fail "$(printf 'command: %s\nexpected: no ThreadSanitizer report\ngot: %s\nhint: %s' "$CMD" \
             "$(grep -A 12 'WARNING: ThreadSanitizer' <<<"$stderr" | head -n 20)" \
             "data race: the queue or a result touched without the lock; thread leak: a worker that ended but was never joined (pool_stop)")"
     fi

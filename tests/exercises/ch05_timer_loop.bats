@@ -34,8 +34,9 @@ verdict() {
         [ "$status" -ne 124 ] || ending=$'\nTIMEOUT: it was still running after 10 s'
         [ "$status" -le 128 ] || [ "$status" -eq 124 ] ||
             ending=$'\n'"CRASH: it was killed by signal $((status - 128))"
-        fail "$(printf 'command: %s\nexpected: the line: %s\ngot:\n%s%s\nhint: %s' \
-            "$CMD" "${1//\\/}" "$(tail -n 4 <<<"$output")" "$ending" "$2")"
+        fail "$(printf 'command: %s\nexpected: the line: %s\ngot: %s%s\nhint: %s' \
+            "$CMD" "${1//\\/}" "$(tail -n 3 <<<"$output" | paste -sd '|' | sed 's/|/ | /g')" \
+            "$ending" "$2")"
     fi
 }
 
