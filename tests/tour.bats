@@ -12,7 +12,7 @@ teardown() {
 }
 
 @test "make demo CH=02 tours chapter 2 only, and stops its lab server" {
-    run -0 timeout 240 make --no-print-directory demo CH=02 </dev/null
+    run -0 timeout 240 make --no-print-directory WERROR=1 demo CH=02 </dev/null
     assert_line --partial "Chapter 2"
     refute_line --partial "Chapter 3"
     refute_line --partial "Chapter 1"
