@@ -132,15 +132,15 @@ MD
     scratch_deck <<'MD'
 # A slide
 
-<img src="http://127.0.0.1:9/outside.png">
+<script>new Image().src = "http://127.0.0.1:9/outside.png";</script>
 
 ::: notes
 a note
 :::
 MD
-    # pandoc tries to embed the picture and warns; the page still asks for it
-    timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html" || true
-    [ -f "$BATS_TEST_TMPDIR/deck.html" ] || skip "pandoc refused the scratch deck"
+    # a picture in the page would stop pandoc (it cannot embed it); one that
+    # a script asks for passes pandoc, and only the browser sees the request
+    run -0 timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
     run -0 timeout 120 node slides/check.mjs "$BATS_TEST_TMPDIR/deck.html"
     assert_output --partial '"outside":["http://127.0.0.1:9/outside.png"]'
 }
