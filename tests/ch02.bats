@@ -38,23 +38,51 @@ cores_used() {
         awk '{ printf "%.2f\n", $1 * $2 / 100 }'
 }
 
-# more_than_one_core N HEADING COMMAND...: run COMMAND up to N times until its
-# run under HEADING has used more than 1.1 cores, which only two threads
-# computing at the same moment can do. Other programs may hold the second
-# core for a while, so one try in N is enough; none at all is a failure.
+# CPU seconds that every program on the machine has used since boot, from
+# /proc/stat (user, nice, system, irq, softirq, steal).
+machine_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+}
+
+# The CPU seconds the program reports for itself: each run's line
+# "  wall time: W s (the tasks got P% of C cores)" is W * P/100 * C of them.
+own_cpu() {
+    sed -nE 's/^  wall time: ([0-9.]+) s \(the [a-z]+ got ([0-9]+)% of ([0-9]+) cores?\)$/\1 \2 \3/p' <<<"$output" |
+        awk '{ s += $1 * $2 / 100 * $3 } END { print s + 0 }'
+}
+
+# more_than_one_core HEADING COMMAND...: run COMMAND until its run under
+# HEADING uses more than 1.1 cores, which only two threads computing at the
+# same moment can do. The machine is shared: other programs can hold the
+# second core for a while. So each try also measures how many cores' worth the
+# rest of the machine used meanwhile (/proc/stat, less the program's own CPU),
+# and only a try with the others under a third of a core is judged. Three
+# judged tries that fail are a failure; eight tries that all had to share the
+# cores skip the test, and say so.
 more_than_one_core() {
-    local tries=$1 heading=$2 attempt used seen=
-    shift 2
-    for attempt in $(seq "$tries"); do
+    local heading=$1 attempt before after t0 t1 used others seen= judged_failures=0
+    shift
+    for attempt in 1 2 3 4 5 6 7 8; do
+        before=$(machine_cpu)
+        t0=$(date +%s%N)
         run -0 timeout 60 "$@"
+        after=$(machine_cpu)
+        t1=$(date +%s%N)
         no_sanitizer_report
         used=$(cores_used "$heading")
         [ -n "$used" ] || fail "no wall time line under '$heading':"$'\n'"$output"
-        seen+=" $used"
+        others=$(awk -v b="$before" -v a="$after" -v o="$(own_cpu)" -v ns="$((t1 - t0))" \
+            'BEGIN { printf "%.2f", (a - b - o) / (ns / 1e9) }')
+        seen+=" $used (others: $others)"
         at_least "$used" 1.1 && return 0
-        sleep 0.2
+        if at_least 0.33 "$others"; then
+            judged_failures=$((judged_failures + 1))
+            [ "$judged_failures" -lt 3 ] ||
+                fail "with the cores free the run under '$heading' used only $used cores; cores used:$seen"$'\n'"$output"
+        fi
+        sleep 0.5
     done
-    fail "the run under '$heading' never used more than 1.1 cores; cores used in $tries tries:$seen"$'\n'"$output"
+    skip "other programs kept a core busy in every try (cores used:$seen)"
 }
 
 # The bars of the timeline drawn in the section whose heading starts with $1.
@@ -86,7 +114,7 @@ overlap() {
 # per second of wall time, where the pinned run can never pass one.
 @test "buns: in parallel the eaters use more than one core at once" {
     need_two_cores
-    more_than_one_core 6 "== parallel" "$WB_BIN/ch02/buns" -t "$MS"
+    more_than_one_core "== parallel" "$WB_BIN/ch02/buns" -t "$MS"
     assert_line --regexp '^parallel +[0-9.]+ s +speed-up [0-9.]+x: more cores do, up to [0-9]+x here$'
 }
 
@@ -106,7 +134,7 @@ overlap() {
 
 @test "gil: without the lock the threads use more than one core at once" {
     need_two_cores
-    more_than_one_core 6 "== 2 free threads" "$WB_BIN/ch02/gil" -n 2 -t "$MS"
+    more_than_one_core "== 2 free threads" "$WB_BIN/ch02/gil" -n 2 -t "$MS"
     assert_line --regexp '^free threads +[0-9.]+ s +speed-up [0-9.]+x$'
 }
 
@@ -179,10 +207,13 @@ overlap() {
 }
 
 @test "row_lock without the lock loses updates (a race: it may take a few runs)" {
-    # A million sales each, under the sanitizers too: with fewer, a thread
-    # can finish inside its first time slice, before the next one starts,
-    # and then there is nobody to race.
-    local items=1000000 attempt
+    # Ten million sales each (a million under the thread sanitizer, whose
+    # atomics are slow): with fewer, on a busy machine each seller can finish
+    # inside one time slice, before the next one starts, and then there is
+    # nobody to race. This many span several slices, and a seller stopped
+    # between its load and its store wipes out what the others sold meanwhile.
+    local items=10000000 attempt
+    [ "$WB_SAN" != tsan ] || items=1000000
     for attempt in $(seq 10); do
         run -0 timeout 30 "$WB_BIN/ch02/row_lock" -t 8 -i "$items"
         no_sanitizer_report
