@@ -6,7 +6,6 @@
 #include "bank.h"
 #include "workbook.h"
 
-#include <sched.h>
 #include <time.h>
 
 void bank_open(struct bank *b, int count, unsigned long seed, bool meet)
@@ -92,12 +91,8 @@ void bank_move(struct bank *b, int from, int to, long amount)
         wait_for_company(b);
 
     /* the move itself: plain reads and writes, which only the row locks
-     * keep from mixing with another move's (a yield in between now and
-     * then lets another thread cut in, if it can) */
-    long left = b->accounts[from].balance - amount;
-    if (atomic_load(&b->moves) % 64 == 0)
-        sched_yield();
-    b->accounts[from].balance = left;
+     * keep from mixing with another move's */
+    b->accounts[from].balance -= amount;
     b->accounts[to].balance += amount;
 
     atomic_fetch_add(&b->moves, 1);

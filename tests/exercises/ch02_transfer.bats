@@ -44,9 +44,9 @@ books() {
         "$CMD" "$1" "$(tail -n 5 <<<"$output" | paste -sd '|' | sed 's/|/ | /g')" "$ending" "$2")"
 }
 
-@test "4 tellers make a million transfers each among 10 accounts, and the total is kept [4 pts]" {
-    local n=$((1000000 / SCALE))
-    bank 20 -t 4 -n "$n" -a 10
+@test "4 tellers make half a million transfers each among 10 accounts, and the total is kept [4 pts]" {
+    local n=$((500000 / SCALE))
+    bank 30 -t 4 -n "$n" -a 10
     books "transfers done: $((4 * n)) of $((4 * n))" \
         "start one thread per teller running teller_run(), join them all, and make transfer() call bank_move() (exercises/ch02/transfer.c)"
     books "total before: 1000, after: 1000: kept" \
@@ -54,7 +54,7 @@ books() {
 }
 
 @test "a transfer from an account to itself locks it once and changes nothing [3 pts]" {
-    bank 15 -t 2 -n $((100000 / SCALE)) -a 1
+    bank 20 -t 2 -n $((100000 / SCALE)) -a 1
     books "transfers done: $((200000 / SCALE)) of $((200000 / SCALE))" \
         "with one account every transfer has from == to: lock that row once (a second pthread_mutex_lock() on a mutex the thread holds waits for itself, forever)"
     books "total before: 100, after: 100: kept" \
@@ -62,8 +62,8 @@ books() {
 }
 
 @test "eight tellers fighting over three accounts never deadlock [3 pts]" {
-    local n=$((200000 / SCALE))
-    bank 20 -t 8 -n "$n" -a 3
+    local n=$((100000 / SCALE))
+    bank 30 -t 8 -n "$n" -a 3
     books "transfers done: $((8 * n)) of $((8 * n))" \
         "lock the two rows in one order for everyone, the lower account number first: then no two tellers can each hold the row the other waits for"
     books "total before: 300, after: 300: kept" \

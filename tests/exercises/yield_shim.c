@@ -15,7 +15,8 @@
  *      does not. The choices come from N and each thread's number, so a run
  *      that fails is likely to fail again with the same N.
  *      With WB_YIELD_SEED set (0 too: no yields, only counting) it prints at
- *      exit, on stderr, how many threads were created and how many joined.
+ *      exit, on stderr, how many threads were created and how many joined,
+ *      and how many mutex locks and condition waits there were.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -35,6 +36,8 @@ int __real_pthread_join(pthread_t t, void **ret);
 
 static atomic_int threads_created;
 static atomic_int threads_joined;
+static atomic_long mutex_locks;
+static atomic_long cond_waits;
 static atomic_int threads_seen; /* numbers the threads, for their generators */
 static long seed;               /* WB_YIELD_SEED; 0: no yields */
 
@@ -73,6 +76,7 @@ static void maybe_yield(void)
 
 int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
 {
+    atomic_fetch_add(&mutex_locks, 1);
     maybe_yield();
     return __real_pthread_mutex_lock(m);
 }
@@ -86,6 +90,8 @@ int __wrap_pthread_mutex_unlock(pthread_mutex_t *m)
 
 int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
+    atomic_fetch_add(&cond_waits, 1);
+
     /* a spurious wake-up: let go of the mutex, give the core away, take the
      * mutex back, return as if woken */
     if (chance(4)) {
@@ -127,11 +133,16 @@ int __wrap_pthread_join(pthread_t t, void **ret)
     return err;
 }
 
-/* At exit, when asked for: how many threads were created, how many joined. */
+/* At exit, when asked for: how many threads were created, how many joined;
+ * how many times a mutex was locked and a condition variable waited on
+ * (a thread that spins on a mutex instead of waiting locks it thousands of
+ * times a second). */
 __attribute__((destructor)) static void report(void)
 {
     if (getenv("WB_YIELD_SEED") == NULL)
         return;
     fprintf(stderr, "yield_shim: threads created: %d, joined: %d\n",
             atomic_load(&threads_created), atomic_load(&threads_joined));
+    fprintf(stderr, "yield_shim: mutex locks: %ld, condition waits: %ld\n",
+            atomic_load(&mutex_locks), atomic_load(&cond_waits));
 }
