@@ -89,7 +89,7 @@ def parse_tap(path):
                 if s:
                     rest, skip = s.group(1), s.group(2) or "skipped"
                 current = {"ok": m.group(1) == "ok", "name": rest, "skip": skip,
-                           "lines": [], "timed_out": timed_out}
+                           "lines": [], "timed_out": timed_out, "number": int(m.group(2))}
                 results[int(m.group(2))] = current
             elif current is not None and line.startswith("#"):
                 current["lines"].append(line[2:] if line.startswith("# ") else line[1:])
@@ -122,6 +122,34 @@ def classify(tap, text):
     return "FAIL"
 
 
+def autopsy_of(entry, tap_result):
+    """Where the test's program hung: the excerpt that the grader's timeout
+    wrote (autopsy.py) into OUT/autopsy/SUITE/test-N.txt, if it ran."""
+    out = os.path.dirname(os.path.dirname(entry["tap"]))
+    base = os.path.basename(entry["suite"])[: -len(".bats")]
+    path = os.path.join(out, "autopsy", base, f"test-{tap_result['number']}.txt")
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().strip("\n").splitlines()[:40]
+    return "backtrace: the hung program's threads when the test stopped it:\n" + "\n".join(lines)
+
+
+def hint_pointer(exercise, test_name):
+    """A line that points a failing test at the exercise's hint ladder
+    (tests/exercises/hints/, `make hint`), naming the hint that fits it."""
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import hint
+    except ImportError:
+        return ""
+    number, total = hint.fitting(exercise, test_name)
+    if total == 0:
+        return ""
+    fits = f" (hint {number} of {total} is about this test)" if number else ""
+    return f"\nmore help: make hint EX={exercise}{fits}"
+
+
 def grade_suite(entry):
     """One exercise: every test of its suite with a status and points."""
     tests = parse_suite(entry["suite"])
@@ -149,6 +177,11 @@ def grade_suite(entry):
                 text = f"skipped: {r['skip']}" + (f"\n{text}" if text else "")
             elif t["status"] == "PASS" and not text:
                 text = "passed"
+            t["autopsy"] = autopsy_of(entry, r) if t["status"] not in ("PASS", "SKIP") else ""
+            if t["autopsy"]:
+                text += "\n\n" + t["autopsy"]
+            if t["status"] not in ("PASS", "SKIP"):
+                text += hint_pointer(entry["exercise"], t["name"])
             t["output"] = text
         t["score"] = t["points"] if t["status"] == "PASS" else 0
     return tests
@@ -204,7 +237,7 @@ def print_failures(graded, out):
         for t in bad:
             print(f"  {t['status']:<8} {t['name']}", file=out)
             lines = t["output"].splitlines()
-            keep = [l for l in lines if re.match(r"^(command|expected|got|stderr|hint):", l)]
+            keep = [l for l in lines if re.match(r"^(command|expected|got|stderr|hint|more help):", l)]
             keep = keep or [l for l in lines if l.strip()][:6]
             # The same failure again (an untouched skeleton fails every test
             # alike) is said once; ports and temporary paths differ.
@@ -214,6 +247,8 @@ def print_failures(graded, out):
                 continue
             previous = same
             for line in keep:
+                print(f"           {line}", file=out)
+            for line in t.get("autopsy", "").splitlines():
                 print(f"           {line}", file=out)
 
 

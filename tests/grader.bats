@@ -1,0 +1,244 @@
+#!/usr/bin/env bats
+# tests/grader.bats - the grader's helpers for a course (tests/exercises/README.md):
+# the hang autopsy (a backtrace of every thread of a program that hung, in the
+# student's report), stress mode (a pass rate per test, a seed per run), the
+# hint ladder (make hint), make next, and the Gradescope autograder
+# (make gradescope: the zip, unpacked into a scratch root, grades a
+# submission). The grading itself, over every exercise, is grade-check's.
+
+setup() {
+    load helper
+    skip_under_sanitizer "the grader builds its own programs, plainly"
+    HERE="$WB_ROOT/tests/exercises"
+}
+
+# A copy of the workbook's sources in DEST, as a fresh clone has them (no
+# built program), where a broken submission can be laid over exercises/.
+copy_workbook() { # DEST
+    local f
+    mkdir -p "$1"
+    cp -r "$WB_ROOT/Makefile" "$WB_ROOT/common" "$1/"
+    (cd "$WB_ROOT" && find chapters exercises solutions tests -path tests/exercises/selftest -prune -o \
+        -type f \( -name '*.c' -o -name '*.h' -o -name '*.bats' -o -name '*.bash' -o -name '*.py' \
+        -o -name '*.mk' -o -name '*.txt' -o -name 'grade*' -o -name deps \) -print) |
+        while read -r f; do
+            mkdir -p "$1/$(dirname "$f")" && cp "$WB_ROOT/$f" "$1/$f"
+        done
+}
+
+# A tiny program that hangs in a function of its own: a worker waits on a
+# condition variable nobody signals, and main joins it.
+hanging_program() { # DIR
+    mkdir -p "$1"
+    cat >"$1/stuck.c" <<'EOF'
+#include <pthread.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+
+static void *wait_for_godot(void *arg)
+{
+    pthread_mutex_lock(&lock);
+    pthread_cond_wait(&never, &lock);
+    pthread_mutex_unlock(&lock);
+    return arg;
+}
+
+int main(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, wait_for_godot, NULL);
+    pthread_join(t, NULL);
+    return 0;
+}
+EOF
+    cc -O0 -g -pthread -o "$1/stuck" "$1/stuck.c"
+}
+
+# The grader's timeout, built as the grader builds it.
+autopsy_timeout() { # DIR
+    mkdir -p "$1"
+    cc -O2 -Wall -o "$1/timeout" "$HERE/autopsy_timeout.c"
+}
+
+@test "the grader's timeout behaves as coreutils' timeout does" {
+    local bin="$BATS_TEST_TMPDIR/bin"
+    autopsy_timeout "$bin"
+    run "$bin/timeout" 0.3 sleep 5
+    assert_equal "$status" 124
+    run "$bin/timeout" 5 bash -c 'exit 3'
+    assert_equal "$status" 3
+    run "$bin/timeout" 5 bash -c 'kill -SEGV $$'
+    assert_equal "$status" 139
+    run "$bin/timeout" -k 0.3 0.3 bash -c 'trap "" TERM; sleep 5'
+    assert_equal "$status" 137
+    run -127 "$bin/timeout" 5 no-such-program
+    assert_equal "$status" 127
+    # a signal for the timeout is passed on to the command
+    "$bin/timeout" 10 sleep 5 3>&- &
+    local pid=$!
+    sleep 0.3
+    kill -TERM "$pid"
+    local code=0
+    wait "$pid" || code=$?
+    assert_equal "$code" 143
+    # a pipeline inside is stopped with it (its own process group)
+    run timeout 10 "$bin/timeout" 0.3 bash -c 'sleep 5 | sleep 6'
+    assert_equal "$status" 124
+}
+
+@test "a program that hangs in the background: its timeout takes every thread's backtrace first" {
+    command -v gdb >/dev/null || skip "gdb is not installed (make deps)"
+    local dir="$BATS_TEST_TMPDIR/submission" bin="$BATS_TEST_TMPDIR/bin"
+    hanging_program "$dir"
+    autopsy_timeout "$bin"
+    # as a test starts a server: in the background, stopped by its timeout
+    GRADE_AUTOPSY_TOOL="$HERE/autopsy.py" GRADE_AUTOPSY_DIR="$BATS_TEST_TMPDIR/autopsy" \
+        GRADE_AUTOPSY_SRC="$dir" GRADE_AUTOPSY_EXES="$dir" BATS_SUITE_TEST_NUMBER=7 \
+        "$bin/timeout" 1 "$dir/stuck" 3>&- &
+    local pid=$! code=0
+    timeout 60 tail --pid="$pid" -f /dev/null
+    wait "$pid" || code=$?
+    assert_equal "$code" 124
+    run cat "$BATS_TEST_TMPDIR/autopsy/test-7.txt"
+    assert_output --partial "2 threads, when its time ran out"
+    assert_output --partial "thread 1: pthread_join <- main at stuck.c:"
+    assert_output --partial "thread 2: pthread_cond_wait <- wait_for_godot at stuck.c:"
+}
+
+@test "without gdb, the autopsy says why and shows what the kernel knows of each thread" {
+    local dir="$BATS_TEST_TMPDIR/submission" bin="$BATS_TEST_TMPDIR/bin"
+    hanging_program "$dir"
+    autopsy_timeout "$bin"
+    # a gdb that may not attach, as under Yama's ptrace_scope or without CAP_SYS_PTRACE
+    mkdir -p "$BATS_TEST_TMPDIR/nogdb"
+    printf '#!/bin/sh\necho "ptrace: Operation not permitted." >&2\nexit 1\n' >"$BATS_TEST_TMPDIR/nogdb/gdb"
+    chmod +x "$BATS_TEST_TMPDIR/nogdb/gdb"
+    run env PATH="$BATS_TEST_TMPDIR/nogdb:$PATH" GRADE_AUTOPSY_TOOL="$HERE/autopsy.py" \
+        GRADE_AUTOPSY_DIR="$BATS_TEST_TMPDIR/autopsy" GRADE_AUTOPSY_SRC="$dir" \
+        GRADE_AUTOPSY_EXES="$dir" BATS_SUITE_TEST_NUMBER=2 "$bin/timeout" 1 "$dir/stuck"
+    assert_equal "$status" 124
+    run cat "$BATS_TEST_TMPDIR/autopsy/test-2.txt"
+    assert_output --partial "no backtrace: ptrace: Operation not permitted"
+    assert_output --regexp "thread [0-9]+ \(stuck\): sleeping"
+}
+
+@test "make grade: a submission that hangs in its own function gets a report naming it" {
+    command -v gdb >/dev/null || skip "gdb is not installed (make deps)"
+    local copy="$BATS_TEST_TMPDIR/clone"
+    copy_workbook "$copy"
+    # the model answer, but it sleeps for real instead of calling loop_wait()
+    cp "$WB_ROOT/solutions/ch05/timer_loop.c" "$copy/exercises/ch05/timer_loop.c"
+    sed -i -e 's|#include <stdlib.h>|#include <stdlib.h>\n#include <unistd.h>|' \
+        -e 's|loop_wait(heap\[0\].deadline - now);|sleep((unsigned)(heap[0].deadline - now));|' \
+        "$copy/exercises/ch05/timer_loop.c"
+    grep -q 'sleep((unsigned)' "$copy/exercises/ch05/timer_loop.c"
+    run timeout 120 bash "$copy/tests/exercises/grade" --only ch05/timer_loop --filter 'ten timers ring'
+    assert_success
+    assert_output --partial "TIMEOUT  ten timers ring"
+    assert_output --regexp "thread 1: sleep <- loop_run at timer_loop.c:[0-9]+ <- main at timer_harness.c:[0-9]+"
+    assert_output --partial "more help: make hint EX=ch05/timer_loop"
+    # and the same in results.json, for Gradescope
+    run python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["tests"][0]["output"])' "$copy/grade/results.json"
+    assert_output --partial "backtrace: the hung program's threads"
+    assert_output --partial "loop_run at timer_loop.c:"
+}
+
+@test "stress mode over a solution: every test passes every run, and each run's seed is printed" {
+    run timeout 120 bash "$HERE/stress" --runs 2 --src solutions --only ch05/timer_loop \
+        --out "$BATS_TEST_TMPDIR/out"
+    assert_success
+    assert_output --partial "passed 2 of 2 runs  ch05/timer_loop: ten timers ring"
+    refute_output --partial "!! passed"
+    assert_output --regexp "the seeds: [0-9]+, [0-9]+"
+    # each run graded with its seed as WB_YIELD_SEED (what SEED=S replays)
+    local seed
+    seed="$(cut -f2 "$BATS_TEST_TMPDIR/out/stress/seeds.tsv" | head -n 1)"
+    assert_output --partial "$seed"
+    run make -s -n -C "$WB_ROOT" grade EX=ch05/timer_loop SEED="$seed"
+    assert_output --partial "--seed $seed"
+}
+
+@test "make hint: each call gives the next hint, RESET=1 starts over" {
+    export WB_HINT_STATE="$BATS_TEST_TMPDIR/hints-seen.txt"
+    run make -s -C "$WB_ROOT" hint EX=ch03/bounded_pool
+    assert_success
+    assert_line --index 0 --regexp '^hint 1 of [0-9]+ for ch03/bounded_pool: '
+    local first="$output"
+    run make -s -C "$WB_ROOT" hint EX=ch03/bounded_pool
+    assert_line --index 0 --regexp '^hint 2 of [0-9]+ for ch03/bounded_pool: '
+    [ "$output" != "$first" ]
+    run make -s -C "$WB_ROOT" hint EX=ch03/bounded_pool RESET=1
+    assert_line --index 0 --regexp '^hint 1 of '
+    # the state lives in an ignored file
+    git -C "$WB_ROOT" check-ignore -q grade/hints-seen.txt
+}
+
+@test "every exercise has three or more hints, and every hint fits some test" {
+    local suite ex n
+    for suite in "$HERE"/ch[0-9][0-9]_*.bats; do
+        ex="$(basename "$suite" .bats)"
+        [ -f "$HERE/hints/$ex.txt" ] || fail "no hints for ${ex/_//}: tests/exercises/hints/$ex.txt"
+        n="$(grep -c '^## ' "$HERE/hints/$ex.txt")"
+        [ "$n" -ge 3 ] || fail "${ex/_//} has $n hints; a ladder needs three or more"
+    done
+    run python3 - "$HERE" <<'EOF'
+import glob, os, sys
+sys.path.insert(0, sys.argv[1])
+import hint, grade_report
+for suite in sorted(glob.glob(os.path.join(sys.argv[1], "ch[0-9][0-9]_*.bats"))):
+    ex = grade_report.exercise_of(suite)
+    names = [t["name"].lower() for t in grade_report.parse_suite(suite)]
+    for i, h in enumerate(hint.hints_of(ex), 1):
+        if not any(w in n for w in h["fits"] for n in names):
+            print(f"{ex}: hint {i} ({h['title']}) fits no test: its fits: words are in no test name")
+EOF
+    assert_output ''
+}
+
+@test "make next names the first exercise not at full marks, its failing test and how to grade it" {
+    run --separate-stderr timeout 120 bash "$HERE/next" --out "$BATS_TEST_TMPDIR/next"
+    assert_success
+    # exercises/ holds the untouched skeletons: the first in the workbook's order
+    assert_line --index 0 --regexp '^next: ch02/transfer \(1 of [0-9]+ in the workbook.s order\), 0 of [0-9]+ points'
+    assert_output --partial "its first failing test: "
+    assert_output --partial "make grade EX=ch02/transfer"
+    assert_output --partial "make hint EX=ch02/transfer"
+}
+
+@test "make gradescope: the zip grades the solutions to full marks and an empty submission to zero" {
+    local zip="$BATS_TEST_TMPDIR/autograder.zip" root="$BATS_TEST_TMPDIR/autograder"
+    run timeout 60 bash "$HERE/gradescope/build" --out "$zip"
+    assert_success
+    mkdir -p "$root/source" "$root/submission/student-repo/exercises"
+    python3 -m zipfile -e "$zip" "$root/source"
+    [ -f "$root/source/setup.sh" ] && [ -f "$root/source/run_autograder" ]
+    # the solutions, submitted as a repository (two exercises, to keep it short)
+    cp -r "$WB_ROOT/solutions/ch04" "$WB_ROOT/solutions/ch05" "$root/submission/student-repo/exercises/"
+    find "$root/submission" -type f ! -name '*.[ch]' -delete
+    run timeout 300 env AUTOGRADER="$root" AUTOGRADER_ONLY="ch04/fib ch05/timer_loop" \
+        bash "$root/source/run_autograder"
+    assert_success
+    run python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+top = sum(t["max_score"] for t in r["tests"])
+print("score %s of %s, %d tests" % (r["score"], top, len(r["tests"])))
+print(r["output"])' "$root/results/results.json"
+    assert_line --index 0 --regexp '^score ([1-9][0-9]*) of \1, [1-9][0-9]* tests$'
+    assert_output --partial "exercises/ch05/timer_loop.c"
+
+    # an empty submission: zero, and a message that says what to submit
+    rm -rf "$root/submission" "$root/results"
+    mkdir -p "$root/submission"
+    run timeout 60 env AUTOGRADER="$root" bash "$root/source/run_autograder"
+    assert_success
+    run python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print("score %s" % r["score"])
+print(r["output"])' "$root/results/results.json"
+    assert_line --index 0 'score 0'
+    assert_output --partial "No exercise file was found in your submission"
+    assert_output --partial "Submit your repository"
+}
