@@ -141,9 +141,10 @@ def thread_line(number, frames, is_mine):
 def ptrace_note():
     scope = read("/proc/sys/kernel/yama/ptrace_scope")
     if scope == "1":
-        return ("Yama's ptrace_scope is 1: only a program's ancestors may look inside it, and "
-                "the grader could not be made one for this process (one the test started "
-                "through a shell). `sudo sysctl kernel.yama.ptrace_scope=0` lifts it.")
+        return ("Yama's ptrace_scope is 1: only a program's ancestors, or a debugger it allows, "
+                "may look inside it, and this one allowed none (the grader preloads "
+                "ptracer_any.so into its suites for that). `sudo sysctl kernel.yama.ptrace_scope=0` "
+                "lifts the restriction.")
     if scope in ("2", "3"):
         return f"Yama's ptrace_scope is {scope}: only an administrator may attach (or no one at all)."
     return "ptrace is not permitted here (a container without CAP_SYS_PTRACE?)."

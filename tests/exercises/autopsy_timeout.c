@@ -15,7 +15,8 @@
  *          may attach to a process, and gdb is not one. So the child asks,
  *          before it runs COMMAND, that anyone may attach to it
  *          (prctl PR_SET_PTRACER). Processes COMMAND starts in turn
- *          (a shell's pipeline) keep the restriction; the autopsy says so.
+ *          (a shell's pipeline) do not inherit it: ptracer_any.c asks in
+ *          each of them, where the grader preloads it.
  */
 #include <errno.h>
 #include <signal.h>

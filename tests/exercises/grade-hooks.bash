@@ -6,6 +6,9 @@
 #   through it. When a limit passes, it runs autopsy.py, which writes a
 #   backtrace of every thread of the hung program into $OUT/autopsy/SUITE/
 #   (test-N.txt, read by grade_report.py into the test's message).
+#   Where Yama's ptrace_scope is 1, ptracer_any.so is preloaded into every
+#   process of the suite, so that gdb may attach to a program a test started
+#   through a shell too (GRADE_PTRACER_PRELOAD=1 preloads it anywhere).
 # - A seed (--seed N, `make grade SEED=N`): WB_YIELD_SEED=N for the whole
 #   suite, so the programs linked with yield_shim.c replay the yields of a
 #   stress run (tests/exercises/stress).
@@ -14,12 +17,17 @@
 # arguments for env(1).
 
 rm -rf "$OUT/autopsy" "$OUT/bin"
-AUTOPSY_TIMEOUT=
+AUTOPSY_TIMEOUT= PTRACER_PRELOAD=
 if mkdir -p "$OUT/bin" &&
     cc -O2 -Wall -o "$OUT/bin/timeout" "$HERE/autopsy_timeout.c" >"$OUT/bin/build.log" 2>&1; then
     AUTOPSY_TIMEOUT="$OUT/bin"
 else
     say "grade: no hang autopsy (its timeout did not build: $OUT/bin/build.log)"
+fi
+if [ -n "$AUTOPSY_TIMEOUT" ] &&
+    { [ "$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null)" = 1 ] || [ -n "${GRADE_PTRACER_PRELOAD:-}" ]; } &&
+    cc -shared -fPIC -O2 -o "$OUT/bin/ptracer_any.so" "$HERE/ptracer_any.c" >>"$OUT/bin/build.log" 2>&1; then
+    PTRACER_PRELOAD="$OUT/bin/ptracer_any.so"
 fi
 
 suite_env() { # BASE
@@ -30,6 +38,9 @@ suite_env() { # BASE
             "GRADE_AUTOPSY_DIR=$OUT/autopsy/$1"
             "GRADE_AUTOPSY_SRC=$SRC"
             "GRADE_AUTOPSY_EXES=$SRC:$ROOT/build/tsan/$SRC_REL")
+    fi
+    if [ -n "$PTRACER_PRELOAD" ]; then
+        SUITE_ENV+=("LD_PRELOAD=$PTRACER_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}")
     fi
     if [ -n "${SEED:-}" ]; then
         SUITE_ENV+=("WB_YIELD_SEED=$SEED")
