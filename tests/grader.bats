@@ -20,7 +20,7 @@ copy_workbook() { # DEST
     cp -r "$WB_ROOT/Makefile" "$WB_ROOT/common" "$1/"
     (cd "$WB_ROOT" && find chapters exercises solutions tests -path tests/exercises/selftest -prune -o \
         -type f \( -name '*.c' -o -name '*.h' -o -name '*.bats' -o -name '*.bash' -o -name '*.py' \
-        -o -name '*.mk' -o -name '*.txt' -o -name 'grade*' -o -name deps \) -print) |
+        -o -name '*.mk' -o -name '*.txt' -o -name 'grade*' -o -name deps -o -name stress -o -name next \) -print) |
         while read -r f; do
             mkdir -p "$1/$(dirname "$f")" && cp "$WB_ROOT/$f" "$1/$f"
         done
@@ -161,6 +161,21 @@ print(r["tests"][0]["output"])' "$copy/grade/results.json"
     assert_output --partial "$seed"
     run make -s -n -C "$WB_ROOT" grade EX=ch05/timer_loop SEED="$seed"
     assert_output --partial "--seed $seed"
+}
+
+@test "stress mode over a wrong answer: the pass rate, and each failing run with the seed that replays it" {
+    local copy="$BATS_TEST_TMPDIR/clone"
+    copy_workbook "$copy"
+    # the model answer with a heap that orders by deadline alone: ties come out in any order
+    cp "$WB_ROOT/solutions/ch05/timer_loop.c" "$copy/exercises/ch05/timer_loop.c"
+    sed -i 's|    return a->seq < b->seq;|    return false;|' "$copy/exercises/ch05/timer_loop.c"
+    grep -q '    return false;' "$copy/exercises/ch05/timer_loop.c"
+    run timeout 120 bash "$copy/tests/exercises/stress" --runs 2 --only ch05/timer_loop
+    assert_failure 1
+    assert_output --partial "!! passed 0 of 2 runs  ch05/timer_loop: a thousand timers with many ties"
+    assert_output --partial "   passed 2 of 2 runs  ch05/timer_loop: ten timers ring"
+    assert_output --regexp "run 1, seed [0-9]+: FAIL a thousand timers"
+    assert_output --regexp "make grade EX=ch05/timer_loop SEED=[0-9]+"
 }
 
 @test "make hint: each call gives the next hint, RESET=1 starts over" {
