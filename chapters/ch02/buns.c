@@ -112,14 +112,9 @@ int main(int argc, char **argv)
     int ms = 100;
     parse_options(argc, argv, &n, &ms);
 
-    /* the cores we may use (a container may allow fewer); the first one */
-    cpu_set_t mine;
-    if (sched_getaffinity(0, sizeof mine, &mine) == -1)
-        wb_die("sched_getaffinity");
-    int cores = CPU_COUNT(&mine);
-    int first_cpu = 0;
-    while (!CPU_ISSET(first_cpu, &mine))
-        first_cpu++;
+    /* the cores we may use, and the first of them for the pinned run */
+    int first_cpu;
+    int cores = cores_here(&first_cpu);
     uint64_t steps = steps_for(ms / 1000.0);
 
     printf("buns: %d buns, each %.3f s of chewing for one eater alone; "

@@ -1,12 +1,14 @@
 /* chew.h - the CPU-bound work of buns.c and gil.c (and blocking.c), and its clock
  *
  * A task that needs nothing but the CPU (no memory, no I/O), the CPU time of
- * one thread, how many steps of work fill a given time, and the note a
- * program prints when other programs kept it from a fair race. Linux, C17.
+ * one thread, how many steps of work fill a given time, how many cores may
+ * do it, and the note a program prints when other programs kept it from a
+ * fair race. Linux, C17.
  */
 #ifndef CHEW_H
 #define CHEW_H
 #include "workbook.h"
+#include <sched.h>
 #include <stdint.h>
 
 /* The work: `steps` multiply-adds in a chain, each needing the one before. */
@@ -43,6 +45,22 @@ static inline uint64_t steps_for(double seconds)
             best = dt;
     }
     return (uint64_t)((double)sample * seconds / best) + 1;
+}
+
+/* How many cores this process may use (a container or taskset may allow
+ * fewer than the machine has); *first, if asked for: the lowest of them. */
+static inline int cores_here(int *first)
+{
+    cpu_set_t mine;
+    if (sched_getaffinity(0, sizeof mine, &mine) == -1)
+        wb_die("sched_getaffinity");
+
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &mine))
+        cpu++;
+    if (first != NULL)
+        *first = cpu;
+    return CPU_COUNT(&mine);
 }
 
 static inline const char *plural(int k)

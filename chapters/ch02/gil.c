@@ -12,7 +12,6 @@
 #include "chew.h"
 #include <getopt.h>
 #include <pthread.h>
-#include <sched.h>
 
 enum { STEP = 100 }; /* multiply-adds in one step of work */
 
@@ -166,11 +165,7 @@ static void parse_options(int argc, char **argv, int *n, int *ms, long *interval
 
 int main(int argc, char **argv)
 {
-    /* the cores we may use (a container may allow fewer than there are) */
-    cpu_set_t mine;
-    if (sched_getaffinity(0, sizeof mine, &mine) == -1)
-        wb_die("sched_getaffinity");
-    int cores = CPU_COUNT(&mine);
+    int cores = cores_here(NULL);
     int n = cores < 2 ? 2 : cores;
     int ms = 150;
     long interval = 5000;
