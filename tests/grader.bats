@@ -101,7 +101,7 @@ autopsy_timeout() { # DIR
     wait "$pid" || code=$?
     assert_equal "$code" 124
     run cat "$BATS_TEST_TMPDIR/autopsy/test-7.txt"
-    assert_output --partial "2 threads, when its time ran out"
+    assert_output --partial "2 threads, when the test stopped it"
     assert_output --partial "thread 1: pthread_join <- main at stuck.c:"
     assert_output --partial "thread 2: pthread_cond_wait <- wait_for_godot at stuck.c:"
 }
@@ -146,6 +146,26 @@ r = json.load(open(sys.argv[1]))
 print(r["tests"][0]["output"])' "$copy/grade/results.json"
     assert_output --partial "backtrace: the hung program's threads"
     assert_output --partial "loop_run at timer_loop.c:"
+}
+
+@test "make grade: a background program the test has to kill is looked inside first" {
+    command -v gdb >/dev/null || skip "gdb is not installed (make deps)"
+    local copy="$BATS_TEST_TMPDIR/clone"
+    copy_workbook "$copy"
+    # the model answer, but 'stop' does not stop it: the test waits, then kills it
+    cp "$WB_ROOT"/solutions/ch04/syslog*.[ch] "$copy/exercises/ch04/"
+    python3 - "$copy/exercises/ch04/syslog.c" <<'EOF'
+import sys
+s = open(sys.argv[1]).read()
+stop = 'if (strcmp(line, "stop") == 0)\n        return 1;'
+assert stop in s
+open(sys.argv[1], "w").write(s.replace(stop, stop.replace("return 1", "return 0")))
+EOF
+    run timeout 120 bash "$copy/tests/exercises/grade" --only ch04/syslog --filter "stops on 'stop'"
+    assert_success
+    assert_output --partial "TIMEOUT  starts, says where it captures, and stops on 'stop'"
+    assert_output --regexp "thread 1: poll <- command_loop at syslog.c:[0-9]+ <- main at syslog.c:[0-9]+"
+    assert_output --regexp "thread 2: [a-z_]+ <- receiver at syslog_receiver.c:[0-9]+"
 }
 
 @test "stress mode over a solution: every test passes every run, and each run's seed is printed" {
@@ -203,6 +223,7 @@ print(r["tests"][0]["output"])' "$copy/grade/results.json"
     done
     run python3 - "$HERE" <<'EOF'
 import glob, os, sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
 import hint, grade_report
 for suite in sorted(glob.glob(os.path.join(sys.argv[1], "ch[0-9][0-9]_*.bats"))):

@@ -89,3 +89,11 @@ elapsed_ms() {
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000000))
 }
+
+# Before a test kills a program that did not end, let the grader look inside
+# it: a backtrace of every thread, for the student's report (make grade;
+# tests/exercises/autopsy.py). Outside the grader it does nothing.
+hang_autopsy() { # PID: the program, or the shell or timeout that started it
+    [ -n "${GRADE_AUTOPSY_TOOL:-}" ] || return 0
+    timeout 60 python3 "$GRADE_AUTOPSY_TOOL" --pid "$1" </dev/null >/dev/null 2>&1 3>&- || true
+}

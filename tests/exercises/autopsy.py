@@ -205,7 +205,7 @@ def autopsy(pid, src, root):
 
     threads = parse_gdb(full)
     if threads and any(frames for *_, frames in threads):
-        head = f"{shown} (pid {pid}), {len(threads)} thread{'s' * (len(threads) != 1)}, when its time ran out:"
+        head = f"{shown} (pid {pid}), {len(threads)} thread{'s' * (len(threads) != 1)}, when the test stopped it:"
         lines = [thread_line(n, frames, is_mine) for n, _, _, frames in threads[:MAX_THREADS]]
         if len(threads) > MAX_THREADS:
             lines.append(f"... and {len(threads) - MAX_THREADS} more threads")
@@ -217,7 +217,7 @@ def autopsy(pid, src, root):
              "gdb could not attach").rstrip(".")
     if "not permitted" in full or "ptrace:" in full:
         why += ". " + ptrace_note()
-    head = [f"{shown} (pid {pid}), when its time ran out: no backtrace: {why}",
+    head = [f"{shown} (pid {pid}), when the test stopped it: no backtrace: {why}",
             "  what the kernel shows of each thread:"]
     return head + ["  " + l for l in from_proc(pid)], full
 

@@ -106,6 +106,7 @@ in_order() {
     done
     status=0
     if kill -0 "$BG_PID" 2>/dev/null; then
+        hang_autopsy "$BG_PID"
         kill -KILL "$BG_PID" 2>/dev/null || true
         wait "$BG_PID" 2>/dev/null || true
         status=124

@@ -336,7 +336,8 @@ teardown() {
     {
         if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID"; then
             kill -TERM "$SERVER_PID"
-            timeout 5 tail -s 0.05 --pid="$SERVER_PID" -f /dev/null || kill -KILL "$SERVER_PID"
+            timeout 5 tail -s 0.05 --pid="$SERVER_PID" -f /dev/null ||
+                { hang_autopsy "$SERVER_PID"; kill -KILL "$SERVER_PID"; }
         fi
         wait "$SERVER_PID" || true
     } 2>/dev/null

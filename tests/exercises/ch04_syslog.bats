@@ -97,6 +97,7 @@ wait_exit() {
             sleep 0.05
         done
         if running; then
+            hang_autopsy "$CAP_PID"
             kill -KILL -- "-$CAP_PID" || kill -KILL "$CAP_PID" || true
             wait "$CAP_PID" || true
             STATUS=timeout

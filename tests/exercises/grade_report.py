@@ -139,6 +139,7 @@ def hint_pointer(exercise, test_name):
     """A line that points a failing test at the exercise's hint ladder
     (tests/exercises/hints/, `make hint`), naming the hint that fits it."""
     try:
+        sys.dont_write_bytecode = True  # no __pycache__ in the tree
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import hint
     except ImportError:
