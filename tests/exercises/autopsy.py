@@ -215,7 +215,12 @@ def autopsy(pid, src, root):
     why = "gdb is not installed (it is in tests/deps)" if full == "gdb is not installed" else \
         next((l.strip() for l in full.splitlines() if "ptrace" in l or "Operation not permitted" in l),
              "gdb could not attach").rstrip(".")
-    if "not permitted" in full or "ptrace:" in full:
+    tracer = next((l.split()[1] for l in read(f"/proc/{pid}/status").splitlines()
+                   if l.startswith("TracerPid:")), "0")
+    if tracer != "0":
+        why += f". It was already traced, by {read(f'/proc/{tracer}/comm') or 'pid ' + tracer} " \
+               "(a process has one tracer at a time)"
+    elif "not permitted" in full or "ptrace:" in full:
         why += ". " + ptrace_note()
     head = [f"{shown} (pid {pid}), when the test stopped it: no backtrace: {why}",
             "  what the kernel shows of each thread:"]
