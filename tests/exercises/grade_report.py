@@ -165,6 +165,10 @@ def grade_suite(entry):
         if entry["build"] == "error":
             t["status"] = "BUILD ERROR"
             t["output"] = f"BUILD ERROR: {entry['exercise']} does not compile, so no test could run:\n{build_log}"
+        elif r is None and os.path.exists(os.path.join(os.path.dirname(os.path.dirname(entry["tap"])),
+                                                        "filter.txt")):
+            t["status"] = "NOT RUN"
+            t["output"] = "NOT RUN: left out by --filter"
         elif r is None:
             suite_timeout = entry["bats_status"] in (124, 137)
             t["status"] = "TIMEOUT" if suite_timeout else "NOT RUN"
