@@ -15,6 +15,7 @@ ignored by git; RESET=1 starts one exercise over; WB_HINT_STATE=FILE keeps
 it elsewhere).
 """
 import os
+import signal
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -131,4 +132,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make hint | head` is no error
     sys.exit(main(sys.argv[1:]))
