@@ -18,7 +18,7 @@ SEED ?=
 
 .PHONY: grade grade-check
 
-grade: ## score exercises/ (or SRC=solutions; EX=ch04/syslog for one): table, grade/results.json
+grade: ## score exercises/ (or SRC=solutions; EX=ch04/syslog for one; STRESS=N runs, SEED=S replays one)
 	@bash tests/exercises/$(if $(STRESS),stress --runs $(STRESS),grade) --src $(SRC) \
 	    $(foreach e,$(EX),--only $(e)) $(if $(SEED),--seed $(SEED))
 
