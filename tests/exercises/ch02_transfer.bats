@@ -46,7 +46,7 @@ books() {
 
 @test "4 tellers make half a million transfers each among 10 accounts, and the total is kept [4 pts]" {
     local n=$((500000 / SCALE))
-    bank 30 -t 4 -n "$n" -a 10
+    bank 15 -t 4 -n "$n" -a 10
     books "transfers done: $((4 * n)) of $((4 * n))" \
         "start one thread per teller running teller_run(), join them all, and make transfer() call bank_move() (exercises/ch02/transfer.c)"
     books "total before: 1000, after: 1000: kept" \
@@ -54,7 +54,7 @@ books() {
 }
 
 @test "a transfer from an account to itself locks it once and changes nothing [3 pts]" {
-    bank 20 -t 2 -n $((100000 / SCALE)) -a 1
+    bank 10 -t 2 -n $((100000 / SCALE)) -a 1
     books "transfers done: $((200000 / SCALE)) of $((200000 / SCALE))" \
         "with one account every transfer has from == to: lock that row once (a second pthread_mutex_lock() on a mutex the thread holds waits for itself, forever)"
     books "total before: 100, after: 100: kept" \
@@ -63,7 +63,7 @@ books() {
 
 @test "eight tellers fighting over three accounts never deadlock [3 pts]" {
     local n=$((100000 / SCALE))
-    bank 30 -t 8 -n "$n" -a 3
+    bank 15 -t 8 -n "$n" -a 3
     books "transfers done: $((8 * n)) of $((8 * n))" \
         "lock the two rows in one order for everyone, the lower account number first: then no two tellers can each hold the row the other waits for"
     books "total before: 300, after: 300: kept" \
@@ -74,7 +74,7 @@ books() {
     local tsan="$WB_EX_TSAN/ch02/transfer"
     [ -x "$tsan" ] || skip "no ThreadSanitizer build: make SAN=thread ${tsan#"$WB_ROOT"/build/tsan/}"
     CMD="${tsan#"$WB_ROOT"/} -t 4 -n 20000 -a 5"
-    run --separate-stderr timeout 30 env TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    run --separate-stderr timeout 20 env TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
         "$tsan" -t 4 -n 20000 -a 5
     if grep -q 'WARNING: ThreadSanitizer' <<<"$stderr"; then
         fail "$(printf 'command: %s\nexpected: no ThreadSanitizer report\ngot: %s\nhint: %s' "$CMD" \

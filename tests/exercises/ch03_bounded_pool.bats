@@ -141,21 +141,24 @@ in_order() {
 }
 
 @test "ten runs with seeded yields and spurious wake-ups: every one right [4 pts]" {
-    local seed served failed=() first=''
+    local seed served runs=0 failed=() first=''
     for seed in 1 2 3 4 5 6 7 8 9 10; do
         lab_reset
-        WB_YIELD_SEED=$seed pool 4 -w 4 -c 1 -n 100 -d 0
+        WB_YIELD_SEED=$seed pool 10 -w 4 -c 1 -n 60 -d 0
+        runs=$((runs + 1))
         served="$(lab_stat served)"
-        in_order 100 && [ "$status" -eq 0 ] && [ "$served" = 100 ] && continue
+        in_order 60 && [ "$status" -eq 0 ] && [ "$served" = 60 ] && continue
         failed+=("$seed")
         if [ -z "$first" ]; then
             first="WB_YIELD_SEED=$seed $CMD"
             FIRST_OUT="$output" FIRST_ERR="$stderr" FIRST_STATUS=$status FIRST_SERVED=$served
         fi
+        # three failures say enough, and a hang costs 10 s each
+        [ ${#failed[@]} -lt 3 ] || break
     done
     [ ${#failed[@]} -eq 0 ] && return 0
     CMD="$first" output="$FIRST_OUT" stderr="$FIRST_ERR" status=$FIRST_STATUS
-    explain "100 result lines in order, each URL fetched once, exit status 0, for every seed; passed $((10 - ${#failed[@]})) of 10 seeds, failed: ${failed[*]} (the command replays the first; the lab served $FIRST_SERVED)" \
+    explain "60 result lines in order, each URL fetched once, exit status 0, for every seed; $((runs - ${#failed[@]})) of $runs seeds passed, failed: ${failed[*]} (the command replays the first; the lab served $FIRST_SERVED)" \
         "when pthread_cond_wait() returns, the condition may be false again: another worker took the URL first, or the wake-up was spurious. Wait in a while loop, never under an if, and keep not_empty and not_full apart"
 }
 

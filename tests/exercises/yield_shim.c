@@ -70,7 +70,7 @@ static bool chance(unsigned one_in)
 
 static void maybe_yield(void)
 {
-    if (chance(3))
+    if (chance(8))
         sched_yield();
 }
 
