@@ -131,8 +131,16 @@ def autopsy_of(entry, tap_result):
     if not os.path.exists(path):
         return ""
     with open(path, encoding="utf-8", errors="replace") as f:
-        lines = f.read().strip("\n").splitlines()[:40]
-    return "backtrace: the hung program's threads when the test stopped it:\n" + "\n".join(lines)
+        lines = f.read().strip("\n").splitlines()
+    # one block per program stopped (a header, then indented lines): the
+    # first says enough, the others are counted
+    starts = [i for i, l in enumerate(lines) if not l.startswith(" ")]
+    first = lines[: starts[1]] if len(starts) > 1 else lines
+    text = "backtrace: the hung program's threads when the test stopped it:\n" + "\n".join(first[:40])
+    if len(starts) > 1:
+        text += (f"\n  ({len(starts) - 1} more program{'s' * (len(starts) > 2)} stopped in this test:"
+                 f" {os.path.relpath(path)})")
+    return text
 
 
 def hint_pointer(exercise, test_name):
