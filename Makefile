@@ -98,9 +98,12 @@ $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 # answers, and says how to start it when none does.
 LAB_SRCS     := $(shell grep -l 'wb_require_lab' $(SRCS) /dev/null 2>/dev/null)
 LAB_CHAPTERS := $(sort $(notdir $(patsubst %/,%,$(dir $(LAB_SRCS)))))
+lab_probe = curl -s -o /dev/null --max-time 2 "$${LAB_URL:-http://127.0.0.1:8000}/stats" || \
+    echo "$(1): built; no lab server answers at $${LAB_URL:-http://127.0.0.1:8000} yet:" \
+         "start one with 'make serve' in another terminal (or set LAB_URL)"
 define chapter_rule
 $(1): $(filter $(OUT)$(1)/%,$(PROGS))
-	$(if $(filter $(1),$(LAB_CHAPTERS)),@bash tests/lab-probe $(1))
+	$(if $(filter $(1),$(LAB_CHAPTERS)),@$$(call lab_probe,$(1)))
 endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rule,$(c))))
 

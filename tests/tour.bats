@@ -59,5 +59,6 @@ teardown() {
     assert_line --partial "make serve"
     lab_start
     run -0 timeout 300 make --no-print-directory WERROR=1 ch03
-    refute_line --partial "no lab server answers"
+    # (refute_line cannot take an output with no line at all)
+    [[ $output != *"no lab server answers"* ]]
 }
