@@ -847,7 +847,10 @@ static void start_request(struct server *s, struct conn *c, const struct request
         if (c->number > DELAY_MAX_MS)
             c->number = DELAY_MAX_MS;
         c->state = WAITING;
-        timer_set(s, c, now_ms() + c->number);
+
+        /* now_ms() drops the part of a millisecond already gone: one more
+         * millisecond, so that no answer ever comes before its delay */
+        timer_set(s, c, now_ms() + c->number + 1);
         break;
     case PAGE_BYTES:
         respond(s, c, 200, NULL, c->number < BYTES_MAX ? c->number : BYTES_MAX);
