@@ -68,7 +68,7 @@ has_result() {
 @test "ten fetches of /barrier/10 pass: all ten connections wait at once [5 pts]" {
     local urls=() i
     for i in $(seq 0 9); do urls+=("$LAB_URL/barrier/10?i=$i"); done
-    crawl 20 -t 10 "${urls[@]}"
+    crawl 20 -t 5 "${urls[@]}"
     local answered
     answered="$(grep -cE '^\[[0-9]\] [0-9]+ bytes in' <<<"$output" || true)"
     [ "$status" -eq 0 ] && [ "$answered" -eq 10 ] && return 0
@@ -81,7 +81,7 @@ has_result() {
     a="$(lab_bytes /drip/3000)"
     b="$(lab_bytes /drip/7000)"
     c="$(lab_bytes /drip/150)"
-    crawl 30 -t 20 "$LAB_URL/drip/3000" "$LAB_URL/drip/7000" "$LAB_URL/drip/150"
+    crawl 20 -t 5 "$LAB_URL/drip/3000" "$LAB_URL/drip/7000" "$LAB_URL/drip/150"
     has_result 0 "$a" "$LAB_URL/drip/3000" && has_result 1 "$b" "$LAB_URL/drip/7000" &&
         has_result 2 "$c" "$LAB_URL/drip/150" && [ "$status" -eq 0 ] && return 0
     explain "[0] $a bytes, [1] $b bytes, [2] $c bytes (headers and body, as the lab sent them)" \
@@ -91,7 +91,7 @@ has_result() {
 @test "a port where nothing listens is a failed connect, and the others still come [3 pts]" {
     local port
     port="$(closed_port)"
-    crawl 20 -t 10 "$LAB_URL/delay/100?i=0" "http://127.0.0.1:$port/" "$LAB_URL/delay/100?i=2"
+    crawl 20 -t 5 "$LAB_URL/delay/100?i=0" "http://127.0.0.1:$port/" "$LAB_URL/delay/100?i=2"
     local answered
     answered="$(grep -cE '^\[[02]\] [0-9]+ bytes in' <<<"$output" || true)"
     [ "$status" -eq 1 ] && [ "$answered" -eq 2 ] &&
@@ -102,11 +102,11 @@ has_result() {
 
 @test "select() is called a few times per URL, not once per spin [3 pts]" {
     local trace="$BATS_TEST_TMPDIR/strace" calls
-    CMD="strace -f -c -e trace=select,pselect6 ${PROG#"$WB_ROOT"/} -t 10 -n 10 -d 300"
+    CMD="strace -f -c -e trace=select,pselect6 ${PROG#"$WB_ROOT"/} -t 5 -n 10 -d 300"
     # (LeakSanitizer cannot run under strace: leaks are checked by the other tests)
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
         run --separate-stderr timeout 30 strace -f -qq -c -o "$trace" -e trace=select,pselect6 \
-        "$PROG" -t 10 -n 10 -d 300
+        "$PROG" -t 5 -n 10 -d 300
     calls="$(awk '$NF ~ /^(p?select6?)$/ { n += $4 } END { print n + 0 }' "$trace" 2>/dev/null)"
     local answered
     answered="$(grep -cE '^\[[0-9]\] [0-9]+ bytes in' <<<"$output" || true)"

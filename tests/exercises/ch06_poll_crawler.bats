@@ -89,7 +89,7 @@ has_result() {
     a="$(lab_bytes /drip/3000)"
     b="$(lab_bytes /drip/7000)"
     c="$(lab_bytes /drip/150)"
-    crawl 30 -t 20 "$LAB_URL/drip/3000" "$LAB_URL/drip/7000" "$LAB_URL/drip/150"
+    crawl 20 -t 5 "$LAB_URL/drip/3000" "$LAB_URL/drip/7000" "$LAB_URL/drip/150"
     has_result 0 "$a" "$LAB_URL/drip/3000" && has_result 1 "$b" "$LAB_URL/drip/7000" &&
         has_result 2 "$c" "$LAB_URL/drip/150" && [ "$status" -eq 0 ] && return 0
     explain "[0] $a bytes, [1] $b bytes, [2] $c bytes (headers and body, as the lab sent them)" \
@@ -99,7 +99,7 @@ has_result() {
 @test "a port where nothing listens is a failed connect, and the others still come [3 pts]" {
     local port
     port="$(closed_port)"
-    crawl 20 -t 10 "$LAB_URL/delay/100?i=0" "http://127.0.0.1:$port/" "$LAB_URL/delay/100?i=2"
+    crawl 20 -t 5 "$LAB_URL/delay/100?i=0" "http://127.0.0.1:$port/" "$LAB_URL/delay/100?i=2"
     local answered
     answered="$(grep -cE '^\[[02]\] [0-9]+ bytes in' <<<"$output" || true)"
     [ "$status" -eq 1 ] && [ "$answered" -eq 2 ] &&
@@ -110,11 +110,11 @@ has_result() {
 
 @test "poll() is called a few times per URL, not once per spin [3 pts]" {
     local trace="$BATS_TEST_TMPDIR/strace" calls
-    CMD="strace -f -c -e trace=poll,ppoll ${PROG#"$WB_ROOT"/} -t 10 -n 10 -d 300"
+    CMD="strace -f -c -e trace=poll,ppoll ${PROG#"$WB_ROOT"/} -t 5 -n 10 -d 300"
     # (LeakSanitizer cannot run under strace: leaks are checked by the other tests)
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
         run --separate-stderr timeout 30 strace -f -qq -c -o "$trace" -e trace=poll,ppoll \
-        "$PROG" -t 10 -n 10 -d 300
+        "$PROG" -t 5 -n 10 -d 300
     calls="$(awk '$NF ~ /^p?poll$/ { n += $4 } END { print n + 0 }' "$trace" 2>/dev/null)"
     local answered
     answered="$(grep -cE '^\[[0-9]\] [0-9]+ bytes in' <<<"$output" || true)"
