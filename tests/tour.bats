@@ -62,3 +62,11 @@ teardown() {
     # (refute_line cannot take an output with no line at all)
     [[ $output != *"no lab server answers"* ]]
 }
+
+@test "make serve on a port that is taken says a lab may be running, and how to move" {
+    lab_start
+    run ! timeout 60 make --no-print-directory WERROR=1 serve PORT="$LAB_PORT"
+    assert_output --partial "already be running"
+    assert_output --partial "make serve PORT="
+    assert_output --partial "LAB_URL=http://127.0.0.1:"
+}
