@@ -3,9 +3,9 @@
 # stopwatch. "At most one core at a time" (pinned threads, threads under one
 # lock) is checked as CPU seconds over wall seconds, which a busy machine can
 # only lower. "Several cores at once" (parallel threads) is the same ratio
-# above one core, which no single core can reach; a busy machine can take the
-# second core away for a while, so that check keeps the best of a few tries.
-# Everything else is checked exactly.
+# above one core, which no single core can reach; as other programs can take
+# the second core away, it is judged only on tries when they left it free
+# (more_than_one_core). Everything else is checked exactly.
 
 setup() {
     load helper
