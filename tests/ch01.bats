@@ -108,7 +108,7 @@ costs_far_more() {
 @test "io_latency without a lab server marks that row as not measured, says how to start one, and exits 0" {
     LAB_URL="http://127.0.0.1:$(closed_port)" run -0 timeout 60 "$WB_BIN/ch01/io_latency" -r 1
     no_sanitizer_report
-    assert_line --regexp '^lab server request \(/delay/0\) +not measured: http://127\.0\.0\.1:[0-9]+/delay/0: .+$'
+    assert_line --regexp '^lab server request \(/bytes/0\) +not measured: http://127\.0\.0\.1:[0-9]+/bytes/0: .+$'
     assert_line --regexp "^ +\(start a lab server with 'make serve', or set LAB_URL\)$"
     every_row_measured "arithmetic step" "loopback TCP round trip" "write 4 KiB"
 }
@@ -116,7 +116,7 @@ costs_far_more() {
 @test "io_latency -q leaves out the hint, for scripts" {
     LAB_URL="http://127.0.0.1:$(closed_port)" run -0 timeout 60 "$WB_BIN/ch01/io_latency" -q -r 1
     no_sanitizer_report
-    assert_line --regexp '^lab server request \(/delay/0\) +not measured: '
+    assert_line --regexp '^lab server request \(/bytes/0\) +not measured: '
     refute_output --partial "make serve"
     every_row_measured "arithmetic step" "loopback TCP round trip" "write 4 KiB"
 }

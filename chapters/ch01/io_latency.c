@@ -94,7 +94,7 @@ static size_t discard(char *data, size_t size, size_t n, void *user)
     return size * n;
 }
 
-/* One GET of $LAB_URL/delay/0, an answer with no added delay, over the
+/* One GET of $LAB_URL/bytes/0, an empty answer sent at once, over the
  * connection that the handle keeps open from one request to the next. */
 static void op_lab(void *arg)
 {
@@ -105,11 +105,11 @@ static void op_lab(void *arg)
 
 static void row_lab(struct ladder *l, int hints)
 {
-    const char *name = "lab server request (/delay/0)";
+    const char *name = "lab server request (/bytes/0)";
 
     /* one handle for every request: it keeps its connection open */
     char url[1024];
-    snprintf(url, sizeof url, "%s/delay/0", wb_lab_url());
+    snprintf(url, sizeof url, "%s/bytes/0", wb_lab_url());
     CURL *lab = curl_easy_init();
     if (lab == NULL)
         wb_die_err(ENOMEM, "curl_easy_init");
