@@ -81,6 +81,7 @@ static struct alarm *next_due(void)
 
 static void ring(void *data);
 
+/* Add a timer through the loop, and keep the harness's own record of it. */
 static void add(long ms)
 {
     struct alarm *a = &w.alarms[w.count];
@@ -101,15 +102,20 @@ static void ring(void *data)
     /* the first mistake is kept, in words */
     if (a->rang && !w.order_error[0])
         snprintf(w.order_error, sizeof w.order_error, "timer %d rang twice", a->id);
+
+    /* not due yet */
     if (a->due > w.now && !w.order_error[0])
         snprintf(w.order_error, sizeof w.order_error,
                  "timer %d rang at %ld ms, before it was due at %ld ms", a->id, w.now,
                  a->due);
+
+    /* due, but another timer should have come first */
     if (expected && expected != a && !w.order_error[0])
         snprintf(w.order_error, sizeof w.order_error,
                  "timer %d (due at %ld ms, added as number %ld) rang before timer %d "
                  "(due at %ld ms, added as number %ld)",
                  a->id, a->due, a->added, expected->id, expected->due, expected->added);
+
     if (a->rang)
         return;
     a->rang = true;
@@ -152,6 +158,8 @@ void loop_wait(long timeout_ms)
                      "(a wait of %ld ms)",
                      w.now, timeout_ms, next->due, right);
     }
+
+    /* waiting forever, or polling without end: nothing more to learn */
     if (timeout_ms < 0 || w.wrong_waits > 100000)
         verdict_and_exit();
 

@@ -8,6 +8,13 @@
 
 #include <getopt.h>
 
+static void init_cond(pthread_cond_t *cond)
+{
+    int err = pthread_cond_init(cond, NULL);
+    if (err != 0)
+        wb_die_err(err, "pthread_cond_init");
+}
+
 void pool_init(struct pool *p, char **urls, int n, int nworkers, int capacity)
 {
     *p = (struct pool){.capacity = capacity, .urls = urls, .nworkers = nworkers};
@@ -16,10 +23,14 @@ void pool_init(struct pool *p, char **urls, int n, int nworkers, int capacity)
     p->workers = calloc((size_t)nworkers, sizeof *p->workers);
     if (p->slots == NULL || p->results == NULL || p->workers == NULL)
         wb_die("calloc");
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->not_empty, NULL);
-    pthread_cond_init(&p->not_full, NULL);
-    pthread_cond_init(&p->result_in, NULL);
+
+    /* the lock and its three conditions */
+    int err = pthread_mutex_init(&p->lock, NULL);
+    if (err != 0)
+        wb_die_err(err, "pthread_mutex_init");
+    init_cond(&p->not_empty);
+    init_cond(&p->not_full);
+    init_cond(&p->result_in);
 }
 
 void pool_free(struct pool *p, int n)
