@@ -129,7 +129,8 @@ bench-lab: ch00/labserver ## compare the lab server with nginx under wrk (instal
 .PHONY: bench
 bench: ch00/labserver ## every fetching model on 100, 1,000 and 10,000 URLs of 1 s: bench/models.csv, .svg
 	@$(MAKE) --no-print-directory ch03 ch05 ch06
-	@bash chapters/ch06/compare_models --out bench
+	@bash chapters/ch06/compare_models --out bench || \
+	    echo "(a model did not fetch every URL at some size: its note in the table says how)"
 
 deps: ## install the Debian packages the workbook needs (as root)
 	@bash tests/deps install
