@@ -2,7 +2,8 @@
 # ch03: parallel handling. The same pages fetched one after another, by a
 # thread and by a process per URL, by a pool of workers, and by green threads
 # on one OS thread, against a private lab server; plus the pipe-made queue and
-# the green threads' switching on its own.
+# the green threads' switching on its own. The modules green.c and
+# green_socket.c are tested through the two green programs that link them.
 # Concurrency is read off the server's peak counter (requests received and not
 # yet answered at once), never off a stopwatch; the one timing check is a
 # ratio between two runs of the same test, the better of three tries.

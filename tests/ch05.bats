@@ -4,7 +4,9 @@
 # checked against a private lab server. Concurrency is read off the server's peak
 # counter; CPU time and wall time come from the programs' own output.
 # (simple_coroutine, producer_consumer, event_loop_hello and
-# coroutine_crawler have their suite in ch05_coroutines.bats.)
+# coroutine_crawler have their suite in ch05_coroutines.bats.) The modules
+# blocking_get.c (blocking_way, process_way, thread_way) and nb_fetch.c
+# (select_crawler, callback_crawler) are tested through those programs.
 
 setup_file() {
     load helper

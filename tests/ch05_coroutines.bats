@@ -5,7 +5,9 @@
 # them and epoll (coroutine_crawler).
 # The generator programs must print exactly what the talk's Python prints
 # under Python 3; the crawler's concurrency is read off the lab server's peak
-# counter. (The chapter's other programs are checked in ch05.bats.)
+# counter. (The chapter's other programs are checked in ch05.bats.) The
+# modules coro_task.c (coroutine_loop, coroutine_crawler) and coro_stream.c
+# (coroutine_crawler) are tested through the programs that link them.
 
 setup_file() {
     load helper

@@ -1,6 +1,7 @@
 /* green.c - green threads: a stack each, and a hub on main()'s stack that switches
  *
  * Talk: parallel handling / gevent (the greenlets and the hub behind gevent.spawn)
+ * Usage: #include "green.h" (the Makefile then links green.c in)
  * Module: no main(); green_switch.c and green_fetch.c share it (green.h), as
  *         every greenlet of a gevent program shares gevent's one hub.
  * Shows: a stack per green thread in one mapping, a guard page below each;

@@ -2,6 +2,7 @@
  *
  * Talk: parallel handling / gevent (gevent.socket, what monkey.patch_all() puts
  *       in place of the blocking calls)
+ * Usage: #include "green_socket.h" (the Makefile then links green_socket.c in)
  * Module: no main(); green_fetch.c's macros call these (green_socket.h) from
  *         inside its green threads (green.h).
  * Shows: where a call on a non-blocking socket would block, the green thread

@@ -1,6 +1,7 @@
 /* blocking_get.c - one page over a blocking socket: the talk's blocking_way()
  *
  * Talk: asynchronous programming / The Traditional Approach
+ * Usage: #include "blocking_get.h" (the Makefile then links blocking_get.c in)
  * Module: no main(); blocking_way.c, process_way.c and thread_way.c call
  *         blocking_way() (blocking_get.h), as the talk's three cells do.
  * Shows: address, socket, connect, send all, recv until the server closes,

@@ -1,6 +1,7 @@
 /* coro_stream.c - asyncio's streams for stackless coroutines
  *
  * Talk: asynchronous programming / refactor the before example code (asyncio wget)
+ * Usage: #include "coro_stream.h" (the Makefile then links coro_stream.c in)
  * Module: no main(); coroutine_crawler.c's wget() awaits these operations
  *         (coro_stream.h).
  * Shows: the operations behind open_connection(), drain(), readline() and

@@ -1,6 +1,7 @@
 /* coro_task.c - Future and Task for stackless coroutines
  *
  * Talk: asynchronous programming / asyncio "add task" example
+ * Usage: #include "coro_task.h" (the Makefile then links coro_task.c in)
  * Module: no main(); coroutine_loop.c and coroutine_crawler.c run their
  *         coroutines as tasks (coro_task.h, which also holds the macros).
  * Shows: the two small functions asyncio's runtime turns on: a future that

@@ -1,6 +1,7 @@
 /* nb_fetch.c - one fetch over a non-blocking socket, driven a step at a time
  *
  * Talk: asynchronous programming / non-blocking improve - select
+ * Usage: #include "nb_fetch.h" (the Makefile then links nb_fetch.c in)
  * Module: no main(); select_crawler.c and callback_crawler.c drive these
  *         steps (nb_fetch.h), each with its own way of waiting.
  * Shows: non-blocking connect (EINPROGRESS, then "writable" and SO_ERROR),
