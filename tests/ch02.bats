@@ -138,14 +138,29 @@ overlap() {
     assert_line --regexp '^free threads +[0-9.]+ s +speed-up [0-9.]+x$'
 }
 
+# Succeeds if there are bars on stdin and each ends in the last quarter of its row.
+all_end_late() {
+    awk '{ end = 0; for (i = 1; i <= length($0); i++) if (substr($0, i, 1) == "#") end = i
+           if (end < 0.75 * length($0)) exit 1 }
+         END { if (NR == 0) exit 1 }'
+}
+
 # With the lock only the holder computes, so the CPU seconds of the run never
 # exceed its wall seconds: one core's worth at most (free threads on two cores
 # show up to two). And as the lock goes round in order, the threads finish
 # together: each bar of the locked run ends in the last quarter of the
 # timeline, where a lock one thread could keep would let it finish early.
+# A busy machine can also start one thread late, so that it joins the round
+# when the others are nearly done: a fair lock gets five tries to show it,
+# while an unfair one lets a thread finish early in every try.
 @test "gil: with the lock only one thread computes at a time, and the lock goes round in turn" {
-    run -0 timeout 30 "$WB_BIN/ch02/gil" -n 3 -t "$MS"
-    no_sanitizer_report
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        run -0 timeout 30 "$WB_BIN/ch02/gil" -n 3 -t "$MS"
+        no_sanitizer_report
+        bars '== 3 threads sharing one global lock' | all_end_late && break
+        [ "$attempt" -lt 5 ] || fail "a locked thread finished long before the others, in five tries:"$'\n'"$output"
+    done
     assert_equal "$(grep -c '^timeline: 3 tasks' <<<"$output")" 3
     assert_equal "$(grep -cE '^  thread [0-9]: [0-9.]+ s of CPU within [0-9.]+ s \(computing [0-9]+% of it\)$' <<<"$output")" 3
     assert_equal "$(grep -cE '^  thread [0-9]: .*, had the lock [0-9]+ times$' <<<"$output")" 3
@@ -155,10 +170,6 @@ overlap() {
     used=$(cores_used "== 3 threads sharing one global lock")
     [ -n "$used" ] || fail "no wall time line in the locked run:"$'\n'"$output"
     at_least 1.1 "$used" || fail "under the lock the threads used $used cores:"$'\n'"$output"
-    bars '== 3 threads sharing one global lock' |
-        awk '{ end = 0; for (i = 1; i <= length($0); i++) if (substr($0, i, 1) == "#") end = i
-               if (end < 0.75 * length($0)) exit 1 }' ||
-        fail "a locked thread finished long before the others:"$'\n'"$output"
 }
 
 @test "fork_vs_thread: the child's change stays in the child, the thread's change reaches main" {
