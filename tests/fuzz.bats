@@ -8,8 +8,8 @@ setup() {
     cd "$WB_ROOT"
 }
 
-@test "every harness builds and runs a few seconds without a finding" {
-    run -0 timeout 300 bash tests/fuzz/run 2
+@test "every harness builds and runs a second without a finding" {
+    run -0 timeout 300 bash tests/fuzz/run 1
     local name
     for name in tests/fuzz/*.c; do
         name=$(basename "$name" .c)
