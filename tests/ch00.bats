@@ -56,9 +56,10 @@ assert_still_serving() {
 
 @test "labserver prints its listening line and writes the port file" {
     local dir="$BATS_TEST_TMPDIR"
-    timeout --foreground -k 5 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$dir/port" >"$dir/out" 3>&- &
+    timeout --foreground -k 5 30 "$WB_BIN/ch00/labserver" -p 0 --port-file "$dir/port" >"$dir/out" 3>&- &
     local pid=$!
-    for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    # a signal before it is listening would find no handler yet
+    wait_until 10 test -s "$dir/port" || fail "no port file after 10 s"
     kill -TERM "$pid"
     local rc=0
     wait "$pid" || rc=$?
@@ -96,9 +97,9 @@ assert_still_serving() {
 
 @test "/hang never answers, and counts as active meanwhile" {
     run -28 curl -s --max-time 0.5 "$LAB_URL/hang"
-    timeout 5 curl -s --max-time 3 "$LAB_URL/hang" 3>&- &
+    timeout 15 curl -s --max-time 12 "$LAB_URL/hang" 3>&- &
     local pid=$!
-    sleep 0.5
+    wait_until 10 lab_stat_is active 1
     assert_equal "$(lab_stat active)" 1
     kill "$pid"
     wait "$pid" || true
@@ -215,9 +216,9 @@ EOF
 
 @test "SIGTERM and SIGINT stop it cleanly with status 0" {
     for sig in TERM INT; do
-        timeout --foreground -k 5 10 "$WB_BIN/ch00/labserver" -p 0 --port-file "$BATS_TEST_TMPDIR/p$sig" >/dev/null 2>&1 3>&- &
+        timeout --foreground -k 5 30 "$WB_BIN/ch00/labserver" -p 0 --port-file "$BATS_TEST_TMPDIR/p$sig" >/dev/null 2>&1 3>&- &
         local pid=$!
-        for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p$sig" ] && break; sleep 0.05; done
+        wait_until 10 test -s "$BATS_TEST_TMPDIR/p$sig" || fail "no port file after 10 s"
         timeout 5 curl -s --max-time 3 "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/p$sig")/hang" 3>&- &
         sleep 0.2
         kill "-$sig" "$pid"
@@ -279,10 +280,7 @@ for linger in (False, True):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
 EOF
-    for _ in $(seq 50); do
-        [ "$(lab_stat barrier_waiting)" = 0 ] && break
-        sleep 0.1
-    done
+    wait_until 10 lab_stat_is barrier_waiting 0
     assert_equal "$(lab_stat barrier_waiting)" 0
     # alone again: had a leaver still counted, this one would pass at once
     run -0 at_once 1 /barrier/2
@@ -324,10 +322,11 @@ reads: more than ten"
 @test "/drip/N is capped at 1 MiB, and is counted as active while it drips" {
     run -0 curl -sf --max-time 5 -I "$LAB_URL/drip/99999999"
     assert_line --partial "Content-Length: 1048576"
-    timeout 5 curl -s --max-time 0.5 -o /dev/null "$LAB_URL/drip/100000" 3>&- &
+    timeout 15 curl -s --max-time 12 -o /dev/null "$LAB_URL/drip/1048576" 3>&- &
     local pid=$!
-    sleep 0.2
+    wait_until 10 lab_stat_is active 1
     assert_equal "$(lab_stat active)" 1
+    kill "$pid"
     wait "$pid" || true
 }
 

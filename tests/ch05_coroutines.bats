@@ -292,8 +292,7 @@ c, _ = s.accept(); c.recv(4096)
 c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n"); c.close()
 ' "$portfile" 3>&- &
     PEER_PID=$!
-    local i
-    for i in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
+    wait_until 10 test -s "$portfile" || fail "the silent peer did not start"
     run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/coroutine_crawler" -q -t 5 \
         "127.0.0.1:$(cat "$portfile")/" "$LAB_URL/delay/10"
     no_sanitizer_report

@@ -43,7 +43,8 @@ lab_start() {
         >"$dir/labserver.out" 2>"$dir/labserver.err" 3>&- &
     LAB_PID=$!
     local i
-    for i in $(seq 1 100); do
+    # a busy machine can take seconds to start it: up to 20 s
+    for i in $(seq 1 400); do
         if [ -s "$LAB_PORTFILE" ]; then
             LAB_PORT="$(cat "$LAB_PORTFILE")"
             export LAB_PORT LAB_PID LAB_URL="http://127.0.0.1:$LAB_PORT"
@@ -55,6 +56,18 @@ lab_start() {
     echo "lab server did not start:" >&2
     cat "$dir/labserver.err" >&2
     return 1
+}
+
+# wait_until SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds;
+# fail if it has not after SECONDS. For a program started in the background,
+# which on a busy machine can take seconds to get going.
+wait_until() {
+    local end=$(($(date +%s) + $1))
+    shift
+    until "$@"; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.05
+    done
 }
 
 # Stop the lab server by its PID (teardown). Harmless if it is not running.
@@ -72,6 +85,9 @@ lab_stat() {
     curl -sf --max-time 5 "$LAB_URL/stats" |
         sed -nE "s/.*\"$1\": *([0-9]+).*/\1/p"
 }
+
+# lab_stat_is NAME VALUE: succeeds if /stats says NAME is VALUE now.
+lab_stat_is() { [ "$(lab_stat "$1")" = "$2" ]; }
 
 # Reset the counters between two runs in the same test.
 lab_reset() {

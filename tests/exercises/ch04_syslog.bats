@@ -398,11 +398,7 @@ s.bind(("127.0.0.1", int(sys.argv[1])))
 open(sys.argv[2], "w").close()
 time.sleep(15)' "$PORT" "$BATS_TEST_TMPDIR/held" 3>&- &
     HOLD_PID=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [ -e "$BATS_TEST_TMPDIR/held" ] && break
-        sleep 0.05
-    done
+    wait_until 10 test -e "$BATS_TEST_TMPDIR/held"
     CMD="$(shown_cmd) < /dev/null   (while another socket holds the port)"
     STATUS=0
     (ulimit -f 20480 && exec timeout -k 2 10 "$PROG" -l "$LOG" -b 127.0.0.1 -p "$PORT") \
