@@ -95,7 +95,8 @@ $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 
 # One phony target per chapter: `make ch03`. A chapter whose programs fetch
 # from the lab server (they call wb_require_lab) ends by checking that one
-# answers, and says how to start it when none does.
+# answers, and says how to start it when none does (LAB_PROBE= leaves that out).
+LAB_PROBE    ?= 1
 LAB_SRCS     := $(shell grep -l 'wb_require_lab' $(SRCS) /dev/null 2>/dev/null)
 LAB_CHAPTERS := $(sort $(notdir $(patsubst %/,%,$(dir $(LAB_SRCS)))))
 lab_probe = curl -s -o /dev/null --max-time 2 "$${LAB_URL:-http://127.0.0.1:8000}/stats" || \
@@ -103,7 +104,7 @@ lab_probe = curl -s -o /dev/null --max-time 2 "$${LAB_URL:-http://127.0.0.1:8000
          "start one with 'make serve' in another terminal (or set LAB_URL)"
 define chapter_rule
 $(1): $(filter $(OUT)$(1)/%,$(PROGS))
-	$(if $(filter $(1),$(LAB_CHAPTERS)),@$$(call lab_probe,$(1)))
+	$(if $(LAB_PROBE),$(if $(filter $(1),$(LAB_CHAPTERS)),@$$(call lab_probe,$(1))))
 endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rule,$(c))))
 
@@ -128,7 +129,7 @@ bench-lab: ch00/labserver ## compare the lab server with nginx under wrk (instal
 
 .PHONY: bench
 bench: ch00/labserver ## every fetching model on 100, 1,000 and 10,000 URLs of 1 s: bench/models.csv, .svg
-	@$(MAKE) --no-print-directory ch03 ch05 ch06
+	@$(MAKE) --no-print-directory LAB_PROBE= ch03 ch05 ch06 # it starts labs of its own
 	@bash chapters/ch06/compare_models --out bench || \
 	    echo "(a model did not fetch every URL at some size: its note in the table says how)"
 

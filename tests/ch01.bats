@@ -24,15 +24,6 @@ setup() {
     IO_ROWS=("arithmetic step" "loopback TCP round trip" "lab server request" "write 4 KiB")
 }
 
-no_sanitizer_report() {
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
-        <<<"$output${stderr:-}"; then
-        echo "sanitizer report:" >&2
-        echo "$output${stderr:-}" >&2
-        return 1
-    fi
-}
-
 # The measured row that starts with $1: "<time> <factor>x <bar>", or nothing.
 row() {
     local line

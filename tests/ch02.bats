@@ -14,15 +14,6 @@ setup() {
     [ -z "$WB_SAN" ] || MS=30
 }
 
-no_sanitizer_report() {
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
-        <<<"$output${stderr:-}"; then
-        echo "sanitizer report:" >&2
-        echo "$output${stderr:-}" >&2
-        return 1
-    fi
-}
-
 need_two_cores() {
     [ "$(nproc)" -ge 2 ] || skip "this machine gives us one core: nothing can run in parallel"
 }

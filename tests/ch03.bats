@@ -38,17 +38,6 @@ teardown() {
     [ -z "${BG_PID:-}" ] || kill "$BG_PID" 2>/dev/null || true
 }
 
-# Fail if a sanitizer said anything in the last `run` (when its reports go to
-# stderr; tests/run-all sends them to files and checks those itself).
-no_sanitizer_report() {
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
-        <<<"$output${stderr:-}"; then
-        echo "sanitizer report:" >&2
-        echo "$output${stderr:-}" >&2
-        return 1
-    fi
-}
-
 # The result lines "[i] N bytes in S s  URL" of the last run: count, indices.
 result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output" || true; }
 result_indices() { grep -oE '^\[[0-9]+\]' <<<"$output" | tr -d '[]' | tr '\n' ' '; }
@@ -97,6 +86,21 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     assert_equal "$(result_lines)" 10
     [[ "${lines[-1]}" =~ ^used\ time:\ [0-9.]+\ s$ ]] || fail "last line: ${lines[-1]}"
     assert_equal "$(lab_stat peak)" 10
+}
+
+# Each thread holds its connection and the socket pair curl_easy_perform()
+# keeps: three descriptors. Under a limit of 64, thirty threads cannot all
+# have theirs, and the program says so before the fetches fail.
+@test "thread_fetch says when the open-file limit cannot hold three descriptors a thread" {
+    run --separate-stderr timeout 60 bash -c 'ulimit -n 64 && exec "$0" -q -n 30 -d 100' \
+        "$WB_BIN/ch03/thread_fetch"
+    no_sanitizer_report
+    assert_stderr_contains "30 threads need about 90 open files (a connection and a socket pair each), the limit is 64: some fetches will fail"
+    run --separate-stderr -0 timeout 60 bash -c 'ulimit -n 128 && exec "$0" -q -n 30 -d 100' \
+        "$WB_BIN/ch03/thread_fetch"
+    no_sanitizer_report
+    [[ "$stderr" != *"open files"* ]] || fail "a warning under a limit of 128: $stderr"
+    assert_equal "$(result_lines)" 30
 }
 
 @test "thread_fetch --join-each, the talk's cell, runs them one at a time and says so" {

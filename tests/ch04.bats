@@ -36,13 +36,6 @@ for line in err.splitlines():
 PY
 }
 
-no_sanitizer_report() {
-    refute_output --partial 'ERROR: AddressSanitizer'
-    refute_output --partial 'ERROR: LeakSanitizer'
-    refute_output --partial 'runtime error:'
-    refute_output --partial 'WARNING: ThreadSanitizer'
-}
-
 @test "bts_sim --help explains itself; a bad option or destination is a usage error" {
     run -0 timeout 10 "$SIM" --help
     assert_line --partial 'Usage: bts_sim'

@@ -23,17 +23,6 @@ setup() {
         callback_crawler multi_fetch)
 }
 
-# Fail if a sanitizer said anything in the last `run` (when its reports go
-# to stderr; tests/run-all sends them to files and checks those itself).
-no_sanitizer_report() {
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
-        <<<"$output${stderr:-}"; then
-        echo "sanitizer report:" >&2
-        echo "$output${stderr:-}" >&2
-        return 1
-    fi
-}
-
 # A number from the program's own output: `cpu` or `wall` from its line
 # "cpu time: C s (wall W s)", or `used` from "used time: U s".
 reported() {

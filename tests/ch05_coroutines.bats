@@ -28,17 +28,6 @@ teardown() {
     fi
 }
 
-# Fail if a sanitizer said anything in the last `run` (when its reports go
-# to stderr; tests/run-all sends them to files and checks those itself).
-no_sanitizer_report() {
-    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
-        <<<"$output${stderr:-}"; then
-        echo "sanitizer report:" >&2
-        echo "$output${stderr:-}" >&2
-        return 1
-    fi
-}
-
 # The seconds on the program's own "used time: S s" line.
 used_time() { sed -nE 's/^used time: ([0-9.]+) s$/\1/p' <<<"$output"; }
 

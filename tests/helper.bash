@@ -108,6 +108,18 @@ assert_stderr_contains() {
     fi
 }
 
+# Fail if a sanitizer said anything in the last `run`, on stdout or (after
+# `run --separate-stderr`) stderr. tests/run-all also sends the reports to
+# files and checks those itself.
+no_sanitizer_report() {
+    if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' \
+        <<<"$output${stderr:-}"; then
+        echo "sanitizer report:" >&2
+        echo "$output${stderr:-}" >&2
+        return 1
+    fi
+}
+
 # Timing and CPU-speedup checks mean nothing under a sanitizer's slowdown.
 skip_under_sanitizer() {
     [ -z "$WB_SAN" ] || skip "${1:-timing check} (not meaningful under $WB_SAN)"

@@ -93,8 +93,15 @@ int main(int argc, char **argv)
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
 
-    /* a thousand threads hold a thousand sockets */
-    wb_raise_fd_limit(1);
+    /* A thread holds three descriptors: its connection, and the socket pair
+     * through which curl_easy_perform() can be woken. Say so before fetches
+     * fail for lack of them. */
+    long limit = wb_raise_fd_limit(1);
+    if (3L * n + 16 > limit)
+        fprintf(stderr,
+                "%s: %d threads need about %d open files (a connection and a "
+                "socket pair each), the limit is %ld: some fetches will fail\n",
+                program_invocation_short_name, n, 3 * n, limit);
 
     /* libcurl's global set-up is not thread-safe: once, before any thread */
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
