@@ -58,9 +58,8 @@ assert_still_serving() {
     local dir="$BATS_TEST_TMPDIR"
     timeout --foreground -k 5 30 "$WB_BIN/ch00/labserver" -p 0 --port-file "$dir/port" >"$dir/out" 3>&- &
     local pid=$!
-    # a signal before it is listening would find no handler yet
     wait_until 10 test -s "$dir/port" || fail "no port file after 10 s"
-    kill -TERM "$pid"
+    signal_program TERM "$pid"
     local rc=0
     wait "$pid" || rc=$?
     assert_equal "$rc" 0
@@ -221,7 +220,7 @@ EOF
         wait_until 10 test -s "$BATS_TEST_TMPDIR/p$sig" || fail "no port file after 10 s"
         timeout 5 curl -s --max-time 3 "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/p$sig")/hang" 3>&- &
         sleep 0.2
-        kill "-$sig" "$pid"
+        signal_program "$sig" "$pid"
         local rc=0
         wait "$pid" || rc=$?
         assert_equal "$rc" 0

@@ -74,7 +74,7 @@ PY
     timeout --foreground -k 5 20 "$SIM" -r 200 127.0.0.1:9 >"$out" 2>&1 3>&- &
     local pid=$!
     sleep 0.5
-    kill -INT "$pid" # timeout --foreground passes it on to bts_sim alone
+    signal_program INT "$pid"
     local status=0
     wait "$pid" || status=$?
     assert_equal "$status" 0

@@ -70,6 +70,37 @@ wait_until() {
     done
 }
 
+# program_pid PID: the PID of the program that `timeout` (PID) runs: its
+# one child, once that child has become the program (it is no longer
+# timeout's own copy).
+program_pid() {
+    local child
+    child=$(tr -d ' \n' </proc/"$1"/task/"$1"/children 2>/dev/null) || return 1
+    [ -n "$child" ] && [ "$(cat /proc/"$child"/comm 2>/dev/null)" != timeout ] || return 1
+    echo "$child"
+}
+
+# catches PID SIGNUM: succeeds once the program that `timeout` (PID) runs has
+# a handler for the signal (the SigCgt mask in /proc/CHILD/status).
+catches() {
+    local child mask
+    child=$(program_pid "$1") || return 1
+    mask=$(awk '/^SigCgt:/ { print $2 }' /proc/"$child"/status 2>/dev/null)
+    [ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1))
+}
+
+# signal_program SIGNAL PID [SECONDS]: send SIGNAL to the program that
+# `timeout` (PID) runs, once it catches that signal (10 s at most; then it is
+# sent all the same). Sent to timeout instead, a signal that comes before
+# timeout has noted its child's PID, which a busy machine can delay, makes
+# timeout exit 128 + SIGNAL and leaves the program running.
+signal_program() {
+    local child
+    wait_until "${3:-10}" catches "$2" "$(kill -l "$1")" || true
+    child=$(program_pid "$2") || child=$2
+    kill "-$1" "$child"
+}
+
 # Stop the lab server by its PID (teardown). Harmless if it is not running.
 lab_stop() {
     if [ -n "${LAB_PID:-}" ]; then

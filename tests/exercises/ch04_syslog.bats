@@ -331,7 +331,7 @@ s.sendto(b"next", ("127.0.0.1", int(sys.argv[1])))' "$PORT"
     start_and_wait
     udp_send one two
     settle 2
-    kill -TERM "$CAP_PID" || true # timeout passes the signal on to the program
+    signal_program TERM "$CAP_PID" 3 || true
     expect_stopped 2 "2 messages and SIGTERM"
     expect_file one two
 }
@@ -340,7 +340,7 @@ s.sendto(b"next", ("127.0.0.1", int(sys.argv[1])))' "$PORT"
     start_and_wait
     udp_send one two
     settle 2
-    kill -INT "$CAP_PID" || true
+    signal_program INT "$CAP_PID" 3 || true
     expect_stopped 2 "2 messages and SIGINT"
     expect_file one two
 }
