@@ -37,16 +37,12 @@ teardown() {
     local out="$BATS_TEST_TMPDIR/tour.out"
     timeout 60 bash chapters/tour.sh 03 </dev/null >"$out" 2>&1 3>&- &
     local tour=$!
-    local lab=
-    for _ in $(seq 100); do
-        lab=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -n 1)
-        [ -n "$lab" ] && break
-        sleep 0.1
-    done
-    [ -n "$lab" ]
+    wait_until 30 grep -q 'http://127.0.0.1:[0-9]*' "$out" || fail "no lab server named in 30 s: $(cat "$out")"
+    local lab
+    lab=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -n 1)
     sleep 1
     # a background job ignores SIGINT, so stop it as a terminal close would
-    kill -TERM "$tour"
+    signal_program TERM "$tour"
     run timeout 20 tail --pid="$tour" -f /dev/null
     assert_success
     run ! curl -s -o /dev/null --max-time 2 "$lab/stats"
