@@ -75,7 +75,7 @@ wait_until() {
 # timeout's own copy).
 program_pid() {
     local child
-    child=$(tr -d ' \n' </proc/"$1"/task/"$1"/children 2>/dev/null) || return 1
+    child=$(tr -d ' \n' 2>/dev/null </proc/"$1"/task/"$1"/children) || return 1
     [ -n "$child" ] && [ "$(cat /proc/"$child"/comm 2>/dev/null)" != timeout ] || return 1
     echo "$child"
 }
@@ -89,14 +89,25 @@ catches() {
     [ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1))
 }
 
+# ended PID: succeeds if process PID is gone or a zombie.
+ended() {
+    local state
+    state=$(awk '{ print $3 }' 2>/dev/null </proc/"$1"/stat) || return 0
+    [ "$state" = Z ]
+}
+
+ended_or_catches() { ended "$1" || catches "$1" "$2"; }
+
 # signal_program SIGNAL PID [SECONDS]: send SIGNAL to the program that
 # `timeout` (PID) runs, once it catches that signal (10 s at most; then it is
-# sent all the same). Sent to timeout instead, a signal that comes before
-# timeout has noted its child's PID, which a busy machine can delay, makes
-# timeout exit 128 + SIGNAL and leaves the program running.
+# sent all the same), or at once if it has already ended. Sent to timeout
+# instead, a signal that comes before timeout has noted its child's PID,
+# which a busy machine can delay, makes timeout exit 128 + SIGNAL and leaves
+# the program running.
 signal_program() {
-    local child
-    wait_until "${3:-10}" catches "$2" "$(kill -l "$1")" || true
+    local child num
+    num=$(kill -l "$1")
+    wait_until "${3:-10}" ended_or_catches "$2" "$num" || true
     child=$(program_pid "$2") || child=$2
     kill "-$1" "$child"
 }
