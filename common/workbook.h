@@ -99,12 +99,22 @@ static inline long wb_raise_fd_limit(int complain)
     return (long)before;
 }
 
-/* Where the lab server is: $LAB_URL, else the port `make serve` uses. */
+/* Where the lab server is: $LAB_URL, else the port `make serve` uses. A
+ * slash at the end is dropped, since the programs add "/path" after it. */
 static inline const char *wb_lab_url(void)
 {
-    const char *url = getenv("LAB_URL");
-    if (url == NULL || *url == '\0')
+    static char url[256];
+    const char *env = getenv("LAB_URL");
+    if (env == NULL || *env == '\0')
         return "http://127.0.0.1:8000";
+
+    size_t len = strlen(env);
+    while (len > 1 && env[len - 1] == '/')
+        len--;
+    if (len >= sizeof url)
+        wb_die_err(ENAMETOOLONG, "LAB_URL");
+    memcpy(url, env, len);
+    url[len] = '\0';
     return url;
 }
 

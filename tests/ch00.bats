@@ -190,6 +190,58 @@ EOF
     assert_output "HTTP/1.1 408 Request Timeout"
 }
 
+@test "a 408 after a HEAD request still carries its body" {
+    run -0 timeout 10 python3 - "$LAB_PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(8)
+s.sendall(b"HEAD /bytes/5 HTTP/1.1\r\nHost: lab\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(4096)
+s.sendall(b"GET /bytes/1 HT")  # half a request on the same connection, then silence
+answer = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    answer += chunk
+print(answer.split(b"\r\n")[0].decode())
+print(answer.split(b"\r\n\r\n", 1)[1].decode(), end="")
+EOF
+    assert_line --index 0 "HTTP/1.1 408 Request Timeout"
+    assert_line --index 1 "no full request in time"
+}
+
+@test "out of descriptors, it refuses newcomers, then serves and stops as usual" {
+    local dir="$BATS_TEST_TMPDIR"
+    # a hard limit of 24 descriptors: a few connections fill it
+    (ulimit -n 24 && exec timeout -k 5 60 "$WB_BIN/ch00/labserver" -p 0 \
+        --port-file "$dir/port") >/dev/null 2>"$dir/err" 3>&- &
+    local pid=$!
+    wait_until 10 test -s "$dir/port"
+    local port
+    port=$(cat "$dir/port")
+
+    # hold 40 connections, then let them go
+    run -0 timeout 20 python3 - "$port" <<'EOF'
+import socket, sys, time
+held = []
+for _ in range(40):
+    held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+time.sleep(1)
+for s in held:
+    s.close()
+EOF
+    run -0 curl -sf --max-time 5 "http://127.0.0.1:$port/bytes/7"
+    assert_output "abcdefg"
+    run cat "$dir/err"
+    assert_output --partial "out of file descriptors, refused a connection"
+    signal_program TERM "$pid"
+    run wait_until 10 ended "$pid"
+    assert_success
+}
+
 @test "an unknown path gets 404 and another method 405" {
     run -0 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$LAB_URL/nowhere"
     assert_output "404"

@@ -962,6 +962,7 @@ static void on_timer(struct server *s, struct conn *c)
         break;
     case READING:
         c->keep_alive = 0;
+        c->head_only = 0; /* whatever the last request was, this answer has a body */
         c->t_req = wb_now();
         snprintf(c->line, sizeof c->line, "(no full request within %.1f s)",
                  s->read_timeout_ms / 1e3);
@@ -1034,17 +1035,16 @@ static void on_accept(struct server *s)
         if (fd >= 0)
             close(fd);
         s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        /* accept4 says EMFILE before it looks at the backlog: it may be empty */
+        if (fd == -1)
+            return;
         fprintf(stderr, "labserver: out of file descriptors, refused a connection\n");
     }
 }
 
 static void on_event(struct server *s, const struct epoll_event *ev)
 {
-    if (ev->data.fd == s->lfd) {
-        on_accept(s);
-        return;
-    }
-
     /* NULL: closed earlier in this same batch */
     struct conn *c = s->by_fd[ev->data.fd];
     if (c == NULL)
@@ -1086,9 +1086,18 @@ static void run(struct server *s, const sigset_t *during_wait)
         if (n == -1 && errno != EINTR)
             wb_die("epoll_pwait");
 
-        /* the descriptors that are ready */
-        for (int i = 0; i < n; i++)
-            on_event(s, &events[i]);
+        /* the connections that are ready, then the newcomers: a connection
+         * closed in this batch frees its descriptor number, and a newcomer
+         * given that number must not receive the events meant for the old one */
+        int newcomers = 0;
+        for (int i = 0; i < n; i++) {
+            if (events[i].data.fd == s->lfd)
+                newcomers = 1;
+            else
+                on_event(s, &events[i]);
+        }
+        if (newcomers)
+            on_accept(s);
 
         /* the timers that are due */
         int64_t now = now_ms();
@@ -1284,7 +1293,8 @@ static void usage(FILE *out)
         "  /hang             no answer, ever\n"
         "  /barrier/N        held until N requests to /barrier/N wait at once, then\n"
         "                    all answered 200; after -b seconds, 504 'only K of N\n"
-        "                    arrived' (1 <= N <= 10000; other N: 404)\n"
+        "                    arrived', K the most that waited at once\n"
+        "                    (1 <= N <= 10000; other N: 404)\n"
         "  /drip/N           N bytes in pieces of 1 to 100 with a pause after each\n"
         "                    (at most 1 MiB)\n"
         "  /stats            counters as JSON; /stats?reset=1 resets them\n");

@@ -99,8 +99,14 @@ static size_t discard(char *data, size_t size, size_t n, void *user)
 static void op_lab(void *arg)
 {
     CURL *lab = arg;
-    if (curl_easy_perform(lab) != CURLE_OK)
-        wb_die_err(EIO, "lab server request");
+    CURLcode rc = curl_easy_perform(lab);
+    if (rc == CURLE_OK)
+        return;
+
+    /* the lab answered the first request, then stopped in the middle */
+    fprintf(stderr, "%s: lab server request: %s\n", program_invocation_short_name,
+            curl_easy_strerror(rc));
+    exit(1);
 }
 
 static void row_lab(struct ladder *l, int hints)
@@ -134,6 +140,8 @@ static void row_lab(struct ladder *l, int hints)
         char why[1200];
         snprintf(why, sizeof why, "%s: %s", url, curl_easy_strerror(rc));
         const char *hint = "start a lab server with 'make serve', or set LAB_URL";
+        if (rc != CURLE_COULDNT_CONNECT)
+            hint = "something answers there, but not as a lab server: check LAB_URL";
         ladder_missing(name, why, hints ? hint : NULL);
     }
     curl_easy_cleanup(lab);
@@ -159,7 +167,7 @@ static void row_fsync(struct ladder *l, int hints)
     /* A file with no name (O_TMPFILE), so nothing is left behind; in /var/tmp,
      * as /tmp may be in memory (tmpfs), where fsync has nothing to wait for. */
     const char *dir = getenv("TMPDIR");
-    if (dir == NULL)
+    if (dir == NULL || *dir == '\0')
         dir = "/var/tmp";
     int fd = open(dir, O_TMPFILE | O_WRONLY | O_APPEND, 0600);
     if (fd == -1) {

@@ -82,9 +82,8 @@ static void verdict(const struct shop *s, int threads)
         printf(
             "(each read-then-write was done under the lock: no seller could cut in)\n");
     else if (lost > 0)
-        printf("(two sellers read the same stock and both wrote back one less: one of "
-               "the\n"
-               " two sales vanished, and that happened %ld times)\n",
+        printf("(a seller wrote back one less than a stock it had read before other\n"
+               " sellers' sales, and so erased them: %ld sales vanished)\n",
                lost);
     else if (threads > 1)
         printf("(no sale was lost this time: the sellers happened not to overlap; "

@@ -18,8 +18,8 @@ PROG = os.path.basename(sys.argv[0])
 
 
 def lab_url():
-    """$LAB_URL, else the address `make serve` uses."""
-    return os.environ.get("LAB_URL") or "http://127.0.0.1:8000"
+    """$LAB_URL (without a slash at its end), else the address `make serve` uses."""
+    return (os.environ.get("LAB_URL") or "").rstrip("/") or "http://127.0.0.1:8000"
 
 
 def parse_options(description, workers=False):
