@@ -75,7 +75,11 @@ FLAGS_NOW  := $(CC) $(CPPFLAGS) $(CFLAGS) $(WB_CFLAGS) $(LDFLAGS) $(LDLIBS)
 $(shell mkdir -p $(dir $(FLAGS_FILE)); \
         [ "$$(cat $(FLAGS_FILE) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_FILE))
 
-COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MMD -MP -MF $@.d
+# A program is compiled from its file and its modules in one command, and the
+# headers of all of them go into its .d file (with -MF, gcc would keep only the
+# last source's list), so a change to any of those headers rebuilds it.
+COMPILE = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS)
+DEPEND  = $(CC) $(CPPFLAGS) $(WB_CFLAGS) $(CFLAGS) -MM -MP -MT $@
 
 .DEFAULT_GOAL := all
 .PHONY: all help $(CHAPTERS) exercises solutions serve demo test clean deps check-deps bench-lab format slides slides-pdf fuzz
@@ -87,10 +91,12 @@ $(CURL_PROGS): WB_CURL_LIBS = $(CURL_LIBS)
 .SECONDEXPANSION:
 $(PROGS): $(OUT)%: chapters/%.c $$(call ch_mods,chapters/$$*.c) $(FLAGS_FILE)
 	@mkdir -p $(@D)
+	$(DEPEND) $(WB_CURL_CFLAGS) $< $(call ch_mods,$<) >$@.d
 	$(COMPILE) $(WB_CURL_CFLAGS) -o $@ $< $(call ch_mods,$<) $(LDFLAGS) $(WB_LDFLAGS) $(WB_CURL_LIBS) $(LDLIBS)
 
 $(EX_PROGS): $(OUT)%: %.c $$(call ex_mods,$$*.c) $(FLAGS_FILE)
 	@mkdir -p $(@D)
+	$(DEPEND) $< $(call ex_mods,$<) >$@.d
 	$(COMPILE) -o $@ $< $(call ex_mods,$<) $(WB_YIELD) $(LDFLAGS) $(WB_LDFLAGS) $(LDLIBS)
 
 # One phony target per chapter: `make ch03`. A chapter whose programs fetch

@@ -2,7 +2,8 @@
  *
  * Kept small on purpose: the system calls are the lesson and stay visible in
  * each program. Here are only error exits, a clock, strict number parsing,
- * the lab server's address, the open-file limit, the result lines and the
+ * the open-file limit, the options and result lines the fetch programs
+ * share; lab.h adds the lab server's address and the URLs, timeline.h the
  * timeline.
  */
 #ifndef WORKBOOK_H
@@ -10,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* program_invocation_short_name, asprintf, pipe2, ... */
 #endif
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -56,6 +58,12 @@ static inline double wb_cpu_seconds(void)
 /* Strict decimal parsing: the whole string, in [min, max]. 0 ok, -1 not. */
 static inline int wb_parse_long(const char *s, long min, long max, long *out)
 {
+    /* strtol alone would also take " 5" and "+5" */
+    int digit_first = isdigit((unsigned char)s[0]);
+    int minus_digit = s[0] == '-' && isdigit((unsigned char)s[1]);
+    if (!digit_first && !minus_digit)
+        return -1;
+
     char *end;
     errno = 0; /* strtol reports overflow only through errno */
     long v = strtol(s, &end, 10);
@@ -79,6 +87,18 @@ static inline long wb_opt_long(const char *opt, const char *s, long min, long ma
     exit(2);
 }
 
+/* After getopt, in a program that takes no arguments but options: say which
+ * word is one too many. 1 if there is one (the caller then prints its usage
+ * line and exits 2). */
+static inline int wb_extra_argument(int argc, char **argv)
+{
+    if (optind >= argc)
+        return 0;
+    fprintf(stderr, "%s: unexpected argument '%s'\n", program_invocation_short_name,
+            argv[optind]);
+    return 1;
+}
+
 /* Raise the soft limit on open descriptors to the hard one, for programs
  * that hold a socket per fetch. Returns the limit now in force; with
  * `complain`, says so on stderr when the kernel refuses. */
@@ -97,87 +117,6 @@ static inline long wb_raise_fd_limit(int complain)
         fprintf(stderr, "%s: could not raise the open-file limit above %ld: %s\n",
                 program_invocation_short_name, (long)before, strerror(errno));
     return (long)before;
-}
-
-/* Where the lab server is: $LAB_URL, else the port `make serve` uses. A
- * slash at the end is dropped, since the programs add "/path" after it. */
-static inline const char *wb_lab_url(void)
-{
-    static char url[256];
-    const char *env = getenv("LAB_URL");
-    if (env == NULL || *env == '\0')
-        return "http://127.0.0.1:8000";
-
-    size_t len = strlen(env);
-    while (len > 1 && env[len - 1] == '/')
-        len--;
-    if (len >= sizeof url)
-        wb_die_err(ENAMETOOLONG, "LAB_URL");
-    memcpy(url, env, len);
-    url[len] = '\0';
-    return url;
-}
-
-/* Split "http://host:port/path", "host:port/path" or "host" (port 80, path /)
- * for the programs that speak HTTP over raw sockets. 0 ok, -1 malformed. */
-static inline int wb_split_url(const char *url, char *host, size_t hostlen, char *port,
-                               size_t portlen, const char **path)
-{
-    if (strncmp(url, "http://", 7) == 0)
-        url += 7;
-    size_t host_len = strcspn(url, ":/");
-    const char *after_host = url + host_len;
-    const char *slash = strchr(after_host, '/');
-
-    /* the port: digits between ':' and the path, else 80 */
-    const char *port_text = "80";
-    size_t port_len = 2;
-    if (*after_host == ':') {
-        port_text = after_host + 1;
-        port_len = strcspn(port_text, "/");
-        if (port_len == 0)
-            return -1;
-    }
-    if (host_len == 0 || host_len >= hostlen || port_len >= portlen)
-        return -1;
-
-    snprintf(host, hostlen, "%.*s", (int)host_len, url);
-    snprintf(port, portlen, "%.*s", (int)port_len, port_text);
-    *path = slash ? slash : "/";
-    return 0;
-}
-
-/* Before fetching: when every URL is on the lab server and nothing listens
- * at its address, say how to start it in one line and exit 1. */
-static inline void wb_require_lab(char **urls, int n)
-{
-    const char *lab = wb_lab_url();
-    for (int i = 0; i < n; i++)
-        if (strncmp(urls[i], lab, strlen(lab)) != 0)
-            return; /* some URL is elsewhere: each reports its own failure */
-
-    char host[256], port[16];
-    const char *path;
-    struct addrinfo *ai;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    if (wb_split_url(lab, host, sizeof host, port, sizeof port, &path) != 0)
-        return;
-    if (getaddrinfo(host, port, &hints, &ai) != 0)
-        return;
-
-    /* try to connect once, then hang up before sending anything */
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-    int up = fd != -1 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-    if (fd != -1)
-        close(fd);
-    freeaddrinfo(ai);
-    if (up)
-        return;
-    fprintf(stderr,
-            "%s: no lab server answers at %s: start one with 'make serve' in "
-            "another terminal (or set LAB_URL to where one runs)\n",
-            program_invocation_short_name, lab);
-    exit(1);
 }
 
 /* The options every fetch program shares: -q, -n N, -d MS. Call it from the
@@ -200,37 +139,6 @@ static inline int wb_common_opt(int c, const char *arg, struct wb_opts *o)
     }
 }
 
-/* The URLs to fetch: the arguments if any, else N lab URLs that differ only
- * in their query string ($LAB_URL/delay/MS?i=K). Free with wb_urls_free(). */
-static inline char **wb_urls(int argc, char **argv, const struct wb_opts *o, int *count)
-{
-    int n = o->n;
-    if (argc > 0)
-        n = argc;
-    char **urls = calloc((size_t)n, sizeof *urls);
-    if (urls == NULL)
-        wb_die("calloc");
-
-    for (int i = 0; i < n; i++) {
-        if (argc > 0)
-            urls[i] = strdup(argv[i]);
-        else if (asprintf(&urls[i], "%s/delay/%d?i=%d", wb_lab_url(), o->delay_ms, i) <
-                 0)
-            urls[i] = NULL;
-        if (urls[i] == NULL)
-            wb_die("url");
-    }
-    *count = n;
-    return urls;
-}
-
-static inline void wb_urls_free(char **urls, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(urls[i]);
-    free(urls);
-}
-
 /* One result line and the closing line, as the talk prints them. */
 static inline void wb_result(int i, long long bytes, double secs, const char *url)
 {
@@ -242,7 +150,9 @@ static inline void wb_used_time(double secs)
     printf("used time: %.3f s\n", secs);
 }
 
-/* The timeline of when each task ran: a file of its own, for its size. */
+/* Where the lab server is and the URLs to fetch, then the timeline of when
+ * each task ran: files of their own, for their size. */
+#include "lab.h"
 #include "timeline.h"
 
 #endif

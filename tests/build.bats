@@ -39,6 +39,17 @@ compiled() {
     assert_output --partial "-o ch00/labserver"
 }
 
+@test "editing a header that only a program's first file includes rebuilds the program" {
+    # coroutine_crawler is coroutine_crawler.c + coro_stream.c + coro_task.c,
+    # and coro_task.c, the last, includes neither workbook.h nor lab.h
+    cp -r "$WB_ROOT/chapters/ch05" chapters/
+    run -0 timeout 120 make ch05/coroutine_crawler
+    sleep 1
+    touch common/lab.h
+    run -0 timeout 120 make ch05/coroutine_crawler
+    assert_output --partial "-o ch05/coroutine_crawler"
+}
+
 @test "CFLAGS on the command line is used, and changing it rebuilds" {
     run -0 timeout 120 make ch00
     run -0 timeout 120 make CFLAGS=-O0 ch00

@@ -1,6 +1,6 @@
 /* fib_line.c - fuzz the Fibonacci server's answer to one line, fib_answer()
  *
- * Usage: make fuzz (or tests/fuzz/run fib_line SECONDS)
+ * Usage: make fuzz (or tests/fuzz/run SECONDS fib_line)
  * Links: solutions/ch04/fib_protocol.c solutions/ch04/fib.c
  * Checks: whatever the line, the answer is one line: the exact decimal F(n)
  *         for a line of digits n up to FIB_DECIMAL_MAX, else the one ERR line

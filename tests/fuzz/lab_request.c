@@ -1,6 +1,6 @@
 /* lab_request.c - fuzz the lab server's request parser, parse_request()
  *
- * Usage: make fuzz (or tests/fuzz/run lab_request SECONDS)
+ * Usage: make fuzz (or tests/fuzz/run SECONDS lab_request)
  * Checks: the parser reads no byte outside what it is given; a request cut
  *         at any point into two reads parses as it does whole (the first
  *         piece says "not yet", or already gives the same answer); and so

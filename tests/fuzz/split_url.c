@@ -1,8 +1,9 @@
 /* split_url.c - fuzz wb_split_url(), the header's URL splitter
  *
- * Usage: make fuzz (or tests/fuzz/run split_url SECONDS)
+ * Usage: make fuzz (or tests/fuzz/run SECONDS split_url)
  * Checks: no read or write past any buffer, whatever the sizes; and when it
- *         accepts a URL, the parts put back together give the URL again.
+ *         accepts a URL, the parts put back together give the URL again, and
+ *         the port is from 1 to 65535.
  */
 #include "workbook.h"
 #include <stdint.h>
@@ -27,7 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strncmp(rest, "http://", 7) == 0)
             rest += 7;
         size_t h = strlen(host);
-        if (h == 0 || strncmp(rest, host, h) != 0 || strcspn(host, ":/") != h)
+        if (h == 0 || strncmp(rest, host, h) != 0 || strcspn(host, ":/?") != h)
+            abort();
+        /* and the port is a number a socket can have */
+        long number;
+        if (wb_parse_long(port, 1, 65535, &number) != 0)
             abort();
         rest += h;
         if (*rest == ':') {

@@ -1,6 +1,6 @@
 /* syslog_datagram.c - fuzz the capture tool's datagram handling, drain()
  *
- * Usage: make fuzz (or tests/fuzz/run syslog_datagram SECONDS)
+ * Usage: make fuzz (or tests/fuzz/run SECONDS syslog_datagram)
  * Checks: whatever the datagrams hold (NUL bytes, newlines, nothing at all),
  *         each becomes exactly one line of the file, its own trailing
  *         newline not doubled, in the order sent, and the count agrees.
