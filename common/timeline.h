@@ -121,20 +121,30 @@ static inline void wb_timeline_print(const struct wb_timeline *t, FILE *out)
     /* one row a task: every task that ran gets at least one column */
     for (int i = 0; i < t->n && i < WB_ROWS; i++) {
         const struct wb_span *s = &t->span[i];
-        int from = (int)((s->start - t0) / len * bar);
-        int to = (int)((s->end - t0) / len * bar);
         const char *mark = s->failed ? fail_mark : ok_mark;
+
+        /* its columns, from..to; a task that never ran has none */
+        int from = -1;
+        int to = -1;
+        if (s->end > 0) {
+            from = (int)((s->start - t0) / len * bar);
+            to = (int)((s->end - t0) / len * bar);
+        }
 
         fprintf(out, "%5d ", i);
         for (int c = 0; c < bar; c++) {
-            int inside = s->end > 0 && c >= from && (c < to || c == from);
+            int inside = from >= 0 && c >= from && (c < to || c == from);
             fputs(inside ? mark : idle_mark, out);
         }
         fputc('\n', out);
     }
     if (t->n > WB_ROWS)
         fprintf(out, "%5s (%d more rows not drawn)\n", "...", t->n - WB_ROWS);
-    fprintf(out, "%6s|0 s%*s%.3f s|\n", "", bar - 12, "", len);
+
+    /* the axis, as wide as the bars: 0 s at the left, the run's length at the right */
+    char end_label[32];
+    int label_len = snprintf(end_label, sizeof end_label, "%.3f s|", len);
+    fprintf(out, "%6s|0 s%*s%s\n", "", bar - 4 - label_len, "", end_label);
 }
 
 static inline void wb_timeline_free(struct wb_timeline *t)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# common/: the shared header's helpers (workbook.h, lab.h, timeline.h), checked
+# through a small driver compiled against them, with the run's sanitizer.
+
+setup_file() {
+    load helper
+    local flags=()
+    [ "$WB_SAN" = asan ] && flags=(-fsanitize=address,undefined,float-cast-overflow
+        -fno-sanitize-recover=all)
+    [ "$WB_SAN" = tsan ] && flags=(-fsanitize=thread)
+    cc -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Werror -O1 -g \
+        "${flags[@]}" -I"$WB_ROOT/common" -o "$BATS_FILE_TMPDIR/driver" \
+        "$WB_ROOT/tests/common/header_driver.c"
+}
+setup() {
+    load helper
+    DRIVER="$BATS_FILE_TMPDIR/driver"
+}
+
+@test "the timeline's axis is as wide as its rows, for a run of ten seconds or more" {
+    LC_ALL=C COLUMNS=60 run -0 --separate-stderr timeout 10 "$DRIVER" timeline
+    no_sanitizer_report
+    assert_line --index 0 "timeline: 3 tasks, one column = 259.6 ms; # ran, x failed (1)"
+    local widths
+    widths=$(printf '%s\n' "${lines[@]:1}" | awk '{ print length($0) }' | sort -u)
+    assert_equal "$widths" "58"
+    assert_line --index 4 --regexp '^      \|0 s +13\.500 s\|$'
+}
+
+@test "the timeline draws a task that never ran as idle, and a failed one with its mark" {
+    LC_ALL=C COLUMNS=60 run -0 --separate-stderr timeout 10 "$DRIVER" timeline
+    no_sanitizer_report
+    assert_line --index 1 --regexp '^    0 #{52}$'
+    assert_line --index 2 --regexp '^    1 \.{52}$'
+    assert_line --index 3 --regexp '^    2 \.{7}x{12}\.{33}$'
+}
+
+@test "numbers are parsed whole and strictly: no white space, no plus sign" {
+    local text want
+    while IFS='|' read -r text want; do
+        run -0 timeout 10 "$DRIVER" parse "$text" -100 100
+        assert_output "$want"
+    done <<'CASES'
+5|5
+-7|-7
+0|0
+ 5|not a number
++5|not a number
+5 |not a number
+5x|not a number
+|not a number
+-|not a number
+101|not a number
+99999999999999999999|not a number
+CASES
+}
+
+@test "a URL's port must be a number from 1 to 65535, and a query needs a path" {
+    local url want
+    while IFS='|' read -r url want; do
+        run -0 timeout 10 "$DRIVER" split "$url"
+        assert_output "$want"
+    done <<'CASES'
+http://127.0.0.1:8000/delay/5?i=1|host 127.0.0.1 port 8000 path /delay/5?i=1
+127.0.0.1|host 127.0.0.1 port 80 path /
+http://127.0.0.1:65535|host 127.0.0.1 port 65535 path /
+http://127.0.0.1:99999/x|malformed
+http://127.0.0.1:0/x|malformed
+http://127.0.0.1:80x/|malformed
+http://127.0.0.1:/x|malformed
+http://127.0.0.1:8000?x=1|malformed
+http://127.0.0.1?x=1|malformed
+http:///x|malformed
+CASES
+}
+
+@test "LAB_URL may end in a slash; unset or empty, it is the port make serve uses" {
+    LAB_URL=http://127.0.0.1:8123/ run -0 timeout 10 "$DRIVER" lab_url
+    assert_output "http://127.0.0.1:8123"
+    LAB_URL=http://127.0.0.1:8123// run -0 timeout 10 "$DRIVER" lab_url
+    assert_output "http://127.0.0.1:8123"
+    LAB_URL= run -0 timeout 10 "$DRIVER" lab_url
+    assert_output "http://127.0.0.1:8000"
+    run -1 env LAB_URL="http://$(head -c 300 /dev/zero | tr '\0' a)" timeout 10 "$DRIVER" lab_url
+    assert_output --partial "LAB_URL: File name too long"
+}

@@ -1,0 +1,54 @@
+/* header_driver.c - the shared header's helpers, one at a time, for tests/common.bats
+ *
+ * Usage: header_driver timeline | parse TEXT MIN MAX | split URL | lab_url
+ * Shows: what each helper gives for the input, on one line (the timeline:
+ *        as it draws it), so a test can check it without a lab server.
+ */
+#include "workbook.h"
+
+/* Three tasks: one that ran for 13.5 s, one that never ran, one that failed. */
+static void timeline(void)
+{
+    struct wb_timeline tl;
+    wb_timeline_init(&tl, 3);
+    wb_span_set(&tl, 0, 100.0, 113.5);
+    wb_span_set(&tl, 2, 102.0, 105.0);
+    wb_task_failed(&tl, 2);
+    wb_timeline_print(&tl, stdout);
+    wb_timeline_free(&tl);
+}
+
+static void parse(const char *text, const char *min, const char *max)
+{
+    long value;
+    if (wb_parse_long(text, atol(min), atol(max), &value) == 0)
+        printf("%ld\n", value);
+    else
+        printf("not a number\n");
+}
+
+static void split(const char *url)
+{
+    char host[64];
+    char port[8];
+    const char *path;
+    if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == 0)
+        printf("host %s port %s path %s\n", host, port, path);
+    else
+        printf("malformed\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "timeline") == 0)
+        timeline();
+    else if (argc == 5 && strcmp(argv[1], "parse") == 0)
+        parse(argv[2], argv[3], argv[4]);
+    else if (argc == 3 && strcmp(argv[1], "split") == 0)
+        split(argv[2]);
+    else if (argc == 2 && strcmp(argv[1], "lab_url") == 0)
+        printf("%s\n", wb_lab_url());
+    else
+        return 2;
+    return 0;
+}
