@@ -283,7 +283,12 @@ EOF
     run -0 "$WB_BIN/ch00/labserver" --help
     assert_output --partial "Usage: labserver"
     run -2 "$WB_BIN/ch00/labserver" -p notaport
-    run -2 "$WB_BIN/ch00/labserver" --bogus
+    run -2 --separate-stderr "$WB_BIN/ch00/labserver" --bogus
+    assert_equal "${#stderr_lines[@]}" 2 # getopt's line and the usage line
+    assert_stderr_contains "Usage: labserver"
+    run -2 --separate-stderr "$WB_BIN/ch00/labserver" extra
+    assert_equal "$stderr" "labserver: unexpected argument 'extra'
+Usage: labserver [-p PORT] [-d MS] [-t S] [-b S] [--port-file FILE] [-v]"
 }
 
 @test "/barrier/5: five requests at once are all answered 200 together" {

@@ -235,8 +235,11 @@ all_end_late() {
         run --separate-stderr -2 timeout 10 "$WB_BIN/ch02/$p" --bogus
         assert_stderr_contains "Usage: $p"
         run --separate-stderr -2 timeout 10 "$WB_BIN/ch02/$p" extra
+        assert_stderr_contains "$p: unexpected argument 'extra'"
     done
     run --separate-stderr -2 timeout 10 "$WB_BIN/ch02/buns" -n 0
+    run --separate-stderr -2 timeout 10 "$WB_BIN/ch02/buns" -n ' +2'
+    assert_stderr_contains "buns: -n: ' +2' is not a number"
     run --separate-stderr -2 timeout 10 "$WB_BIN/ch02/gil" -t x
     run --separate-stderr -2 timeout 10 "$WB_BIN/ch02/row_lock" -i -5
 }

@@ -153,6 +153,16 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
     assert_equal "$(lab_stat peak)" 4
 }
 
+@test "multi_fetch speaks http only: other schemes fail at once, the lab's URL still works" {
+    run -1 --separate-stderr timeout 20 "$WB_BIN/ch05/multi_fetch" -q \
+        https://127.0.0.1:1/x file:///etc/hostname "$LAB_URL/bytes/3"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 1
+    assert_line --regexp '^\[2\] [0-9]+ bytes in '
+    assert_stderr_contains 'https://127.0.0.1:1/x: Protocol "https" not supported'
+    assert_stderr_contains 'file:///etc/hostname: Protocol "file" not supported'
+}
+
 @test "without -q the results are followed by the timeline" {
     run -0 timeout 20 "$WB_BIN/ch05/select_crawler" -d 50 -n 3
     no_sanitizer_report

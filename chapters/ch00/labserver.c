@@ -1278,7 +1278,11 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "Usage: labserver [-p PORT] [-d MS] [-t S] [-b S] [--port-file FILE] [-v]\n"
+        "Usage: labserver [-p PORT] [-d MS] [-t S] [-b S] [--port-file FILE] [-v]\n");
+    if (out == stderr)
+        return; /* a usage error: the one line; --help: all of it */
+    fprintf(
+        out,
         "  -p PORT           port on 127.0.0.1 (default 8000; 0 = any free port)\n"
         "  -d MS             delay of GET / in milliseconds (default 100)\n"
         "  -t S              answer 408 when no full request came in S seconds (10)\n"
@@ -1328,7 +1332,7 @@ static void parse_options(int argc, char **argv, struct server *s, long *port,
         default: usage(stderr); exit(2);
         }
     }
-    if (optind != argc) {
+    if (wb_extra_argument(argc, argv)) {
         usage(stderr);
         exit(2);
     }

@@ -238,6 +238,6 @@ static void parse_options(int argc, char **argv, int *reps, int *hints)
         default: usage(2);
         }
     }
-    if (optind < argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
 }

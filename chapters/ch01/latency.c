@@ -198,7 +198,7 @@ static int parse_options(int argc, char **argv)
         default: usage(2);
         }
     }
-    if (optind < argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
     return reps;
 }

@@ -240,6 +240,6 @@ static void parse_options(int argc, char **argv, int *n, int *ms, long *interval
         default: usage(2);
         }
     }
-    if (optind < argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
 }

@@ -242,6 +242,6 @@ static void parse_options(int argc, char **argv, int *n, int *delay_ms)
         default: usage(2);
         }
     }
-    if (optind < argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
 }

@@ -244,6 +244,6 @@ static void parse_options(int argc, char **argv, struct wb_opts *opt)
         default: usage(2);
         }
     }
-    if (optind != argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
 }

@@ -52,7 +52,8 @@ static const char *add_transfer(struct run *r, int i)
 
     /* PRIVATE tells done() which URL; HEADERDATA with no HEADERFUNCTION: the
      * headers go to count_bytes() too; NOSIGNAL: no SIGALRM for timeouts;
-     * PROXY "": the lab is on loopback, no proxy from the environment */
+     * PROXY "": the lab is on loopback, no proxy from the environment;
+     * PROTOCOLS_STR: http only, like the hand-written crawlers */
     int ok = easy != NULL &&
              curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_PRIVATE, t) == CURLE_OK &&
@@ -62,7 +63,8 @@ static const char *add_transfer(struct run *r, int i)
              curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s) == CURLE_OK &&
              curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_PROXY, "") == CURLE_OK;
+             curl_easy_setopt(easy, CURLOPT_PROXY, "") == CURLE_OK &&
+             curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK;
     if (!ok) {
         curl_easy_cleanup(easy);
         return "cannot set up the transfer";

@@ -194,8 +194,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
         default: usage(2);
         }
     }
-    if (argc - optind > 1)
-        usage(2);
-    if (optind < argc)
+    if (optind < argc) {
         opt->value = argv[optind];
+        optind++;
+    }
+    if (wb_extra_argument(argc, argv))
+        usage(2);
 }
