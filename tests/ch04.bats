@@ -45,6 +45,27 @@ PY
     run -2 timeout 10 "$SIM" -c 1 127.0.0.1
 }
 
+@test "bts_sim names a stray argument, and takes a --name only as long as a host name" {
+    run --separate-stderr -2 timeout 10 "$SIM" -c 1 127.0.0.1:9 extra
+    assert_equal "$stderr" "bts_sim: unexpected argument 'extra'
+Usage: bts_sim [-r RATE] [-c COUNT] [-v] [--name HOST] [HOST:PORT]"
+    # 256 bytes: refused before anything is sent (it once overran the
+    # 512-byte message buffer from 512 bytes on)
+    local name255 name256
+    name255=$(printf 'b%.0s' $(seq 1 255))
+    name256="${name255}x"
+    run --separate-stderr -2 timeout 10 "$SIM" -c 1 --name "$name256" 127.0.0.1:9
+    assert_equal "${stderr_lines[0]}" "bts_sim: --name: 256 bytes is too long (a host name has at most 255)"
+    assert_equal "${#stderr_lines[@]}" 2
+    run -2 timeout 10 "$SIM" -c 1 --name "$name256$name256$name256" 127.0.0.1:9
+    no_sanitizer_report
+    # 255 bytes: sent whole
+    run -0 collect "$SIM" -c 3 -r 0 --name "$name255" 127.0.0.1:PORT
+    assert_line '# status 0'
+    no_sanitizer_report
+    assert_equal "$(grep -c " $name255 bts\[[0-9]*\]: seq=[1-3] cell " <<<"$output")" 3
+}
+
 @test "bts_sim sends COUNT numbered messages in the RFC 3164 format" {
     run -0 collect "$SIM" -c 50 -r 0 --name bts-test 127.0.0.1:PORT
     assert_line '# status 0'

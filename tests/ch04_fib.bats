@@ -106,6 +106,16 @@ fake_start() {
     run -2 timeout 5 "$CLIENT" -c 0 5
 }
 
+@test "fib_client -H takes an IPv4 address; a host name is a usage error, not a failed connection" {
+    run -0 timeout 5 "$CLIENT" --help
+    assert_output --partial 'IPv4 address'
+    run --separate-stderr -2 timeout 5 "$CLIENT" -H localhost -p "$FIB_PORT" 5
+    assert_equal "${stderr_lines[0]}" "fib_client: -H: 'localhost' is not an IPv4 address"
+    assert_equal "${stderr_lines[1]}" "$(timeout 5 "$CLIENT" --help | head -n 1)"
+    run -0 timeout 10 "$CLIENT" -H 127.0.0.1 -p "$FIB_PORT" 5
+    assert_output 'fib(5) = 5'
+}
+
 @test "fib_client prints fib(n) for each number given" {
     run -0 timeout 10 "$CLIENT" -p "$FIB_PORT" 0 1 2 3 4 10 93
     assert_output "$(printf 'fib(%s) = %s\n' 0 0 1 1 2 1 3 2 4 3 10 55 93 12200160415121876738)"
@@ -129,6 +139,12 @@ fake_start() {
     assert_output --regexp '^summary: 20 clients, 1000 requests, 1000 answered \(0 ERR\), 0 wrong, [0-9.]+ s$'
 }
 
+@test "fib_client drops a trailing \\r from an argument, as from a line of stdin" {
+    run -0 timeout 10 "$CLIENT" -p "$FIB_PORT" --check "$(printf '5\r')" 6
+    assert_line --index 0 'fib(5) = 5'
+    assert_line --regexp '^summary: 1 client, 2 requests, 2 answered \(0 ERR\), 0 wrong, '
+}
+
 @test "fib_client --check knows F(n) exactly up to 10000 and every ERR" {
     run -0 timeout 30 "$CLIENT" -p "$FIB_PORT" --check 94 1000 9999 10000 10001 -7 x "$(printf '%070d' 1)"
     assert_line --regexp '^summary: 1 client, 8 requests, 8 answered \(4 ERR\), 0 wrong, '
@@ -146,6 +162,13 @@ fake_start() {
     assert_line 'fib(10) = 56'
     assert_line --regexp '^summary: 1 client, 3 requests, 3 answered \(0 ERR\), 1 wrong, '
     assert_stderr_contains "wrong answer to '10': '56'"
+}
+
+@test "fib_client --check shows the first three wrong answers of all its clients, no more" {
+    fake_start wrong
+    run --separate-stderr -1 timeout 20 "$CLIENT" -p "$FAKE_PORT" -c 5 -k 4 --check 10
+    assert_line --regexp '^summary: 5 clients, 20 requests, 20 answered \(0 ERR\), 20 wrong, '
+    assert_equal "$(grep -c "wrong answer to '10': '56'" <<<"$stderr")" 3
 }
 
 @test "fib_client --check takes 'out of range' past 93 from a server without the stretch part" {

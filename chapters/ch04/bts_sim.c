@@ -7,33 +7,18 @@
  *        and forgotten. Each text starts with `seq=N`, so a capture tool can
  *        count what it lost. Messages are paced on an absolute schedule, so a
  *        late wake-up sends a burst instead of slowing the rate down.
- * Compare: exercises/ch04/syslog.c (the capture tool it feeds)
+ * Compare: exercises/ch04/syslog.c (the capture tool it feeds); bts_messages.h
+ *          (the events and their format)
  */
 #include "workbook.h"
+
+/* what the messages say, in the syslog format */
+#include "bts_messages.h"
 
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sys/socket.h>
-
-/* What a base station talks about, with its syslog severity (3 error,
- * 4 warning, 5 notice, 6 info). The facility is local0 (16), so the
- * priority in front of the message is 16 * 8 + severity. */
-struct event {
-    int severity;
-    const char *text;
-};
-
-static const struct event events[] = {
-    {6, "cell %d: RRC connection setup complete, ue %d"},
-    {6, "cell %d: handover to cell %d done"},
-    {5, "cell %d: S1 link up, mme %d"},
-    {4, "cell %d: VSWR alarm on antenna %d"},
-    {6, "cell %d: ue %d released, inactivity"},
-    {3, "cell %d: handover to cell %d failed, timer T304 expired"},
-};
-
-#define EVENT_KINDS ((long)(sizeof events / sizeof events[0]))
 
 struct options {
     long rate;  /* per second; 0: no pauses */
@@ -97,32 +82,6 @@ static int open_sender(const char *dest)
     return fd;
 }
 
-/* Format message number seq (counting from 1) into buf; returns its length. */
-static int format_message(char *buf, size_t size, long seq, const char *name)
-{
-    /* RFC 3164's timestamp: English month, day padded with a space, local time */
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t now = time(NULL);
-    struct tm tm;
-    char stamp[32];
-
-    localtime_r(&now, &tm);
-    snprintf(stamp, sizeof stamp, "%s %2d %02d:%02d:%02d", months[tm.tm_mon],
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-
-    /* the events go round; the numbers in them vary with seq */
-    const int e = (int)(seq % EVENT_KINDS);
-    const int cell = (int)(seq % 3) + 1;
-    const int other = (int)(seq * 7 % 500);
-    char text[128];
-    snprintf(text, sizeof text, events[e].text, cell, other);
-
-    int priority = 16 * 8 + events[e].severity;
-    return snprintf(buf, size, "<%d>%s %s bts[%d]: seq=%ld %s", priority, stamp, name,
-                    (int)getpid(), seq, text);
-}
-
 /* Sleep until the monotonic clock reads `when`; a signal cuts it short. */
 static void sleep_until(double when)
 {
@@ -166,7 +125,7 @@ int main(int argc, char **argv)
         }
 
         /* A datagram goes out whole or not at all: no short writes here. */
-        char msg[512];
+        char msg[MSG_SIZE];
         int len = format_message(msg, sizeof msg, done + 1, o.name);
         ssize_t rc = send(fd, msg, (size_t)len, 0);
 
@@ -217,8 +176,20 @@ static _Noreturn void usage(int status)
             "  -r RATE    messages per second (default 10; 0 = as fast as possible)\n"
             "  -c COUNT   stop after COUNT messages (default 0 = until Ctrl-C)\n"
             "  -v         print each message as it is sent\n"
-            "  --name H   the host name inside the messages (default bts-01)\n");
+            "  --name H   the host name inside the messages (default bts-01),\n"
+            "             at most 255 bytes\n");
     exit(status);
+}
+
+/* --name: a host name is at most 255 bytes; a longer one is a mistake. */
+static const char *name_option(const char *name)
+{
+    size_t len = strlen(name);
+    if (len <= NAME_MAX_LEN)
+        return name;
+    fprintf(stderr, "%s: --name: %zu bytes is too long (a host name has at most %d)\n",
+            program_invocation_short_name, len, NAME_MAX_LEN);
+    usage(2);
 }
 
 static struct options parse_options(int argc, char **argv)
@@ -236,14 +207,18 @@ static struct options parse_options(int argc, char **argv)
         case 'r': o.rate = wb_opt_long("-r", optarg, 0, 10000000); break;
         case 'c': o.count = wb_opt_long("-c", optarg, 0, 1000000000); break;
         case 'v': o.verbose = 1; break;
-        case 'N': o.name = optarg; break;
+        case 'N': o.name = name_option(optarg); break;
         case 'h': usage(0);
         default: usage(2);
         }
     }
-    if (argc - optind > 1)
-        usage(2);
-    if (optind < argc)
+
+    /* one argument at most: where to send */
+    if (optind < argc) {
         o.dest = argv[optind];
+        optind++;
+    }
+    if (wb_extra_argument(argc, argv))
+        usage(2);
     return o;
 }

@@ -5,12 +5,14 @@
  * of stdin) and, for --check, the answers a correct server gives to each:
  * the exact F(n), worked out here with decimal addition by hand past 64
  * bits, or the ERR line for a line that asks for nothing (the rules are in
- * solutions/ch04/fib_protocol.h). Linux, C17.
+ * solutions/ch04/fib_protocol.h); and the first three wrong answers of the
+ * run, shown on stderr. Linux, C17.
  */
 #ifndef FIB_REQUESTS_H
 #define FIB_REQUESTS_H
 #include "workbook.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* F(10000), the most a server may answer, has 2090 digits */
@@ -32,6 +34,8 @@ struct requests {
     int count;
 };
 
+/* One request line: up to the first '\r' or '\n', whether it came from stdin
+ * or from the command line ("$(printf '5\r')" asks for F(5) too). */
 static inline void requests_add(struct requests *rs, const char *text)
 {
     rs->req = realloc(rs->req, (size_t)(rs->count + 1) * sizeof *rs->req);
@@ -41,10 +45,10 @@ static inline void requests_add(struct requests *rs, const char *text)
     struct req *r = &rs->req[rs->count];
     rs->count++;
 
-    *r = (struct req){.line = strdup(text)};
+    *r = (struct req){.line = strndup(text, strcspn(text, "\r\n"))};
     if (r->line == NULL)
-        wb_die("strdup");
-    if (asprintf(&r->wire, "%s\n", text) < 0)
+        wb_die("strndup");
+    if (asprintf(&r->wire, "%s\n", r->line) < 0)
         wb_die("asprintf");
 }
 
@@ -69,10 +73,8 @@ static inline void requests_read(struct requests *rs, int argc, char **argv,
 
     char *line = NULL;
     size_t cap = 0;
-    while (getline(&line, &cap, stdin) > 0) {
-        line[strcspn(line, "\r\n")] = '\0';
+    while (getline(&line, &cap, stdin) > 0)
         requests_add(rs, line);
-    }
     free(line);
 }
 
@@ -158,6 +160,21 @@ static inline bool requests_right(const struct req *r, const char *reply)
     if (r->value != NULL && strcmp(reply, r->value) == 0)
         return true;
     return r->err != NULL && strncmp(reply, r->err, strlen(r->err)) == 0;
+}
+
+/* --check's wrong answers shown so far, by all the clients together */
+static _Atomic long requests_wrong_shown;
+
+/* Is reply right? If not, and it is one of the first three wrong answers of
+ * the run, say so on stderr. Every client thread calls it: the count is atomic. */
+static inline bool requests_check(const struct req *r, const char *reply)
+{
+    if (requests_right(r, reply))
+        return true;
+    if (atomic_fetch_add(&requests_wrong_shown, 1) < 3)
+        fprintf(stderr, "%s: wrong answer to '%s': '%.80s'\n",
+                program_invocation_short_name, r->line, reply);
+    return false;
 }
 
 static inline void requests_free(struct requests *rs)
