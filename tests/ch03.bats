@@ -65,9 +65,31 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
         assert_line --partial "Usage: $p"
         run -2 timeout 10 "$WB_BIN/ch03/$p" --no-such-option
     done
-    run -2 timeout 10 "$WB_BIN/ch03/pool_fetch" --mode sideways
     run -2 timeout 10 "$WB_BIN/ch03/pool_fetch" -w 0
     run -2 timeout 10 "$WB_BIN/ch03/green_switch" -s 0
+}
+
+@test "every fetch program's --help explains -n and -d; pool_fetch's tells -w from -n" {
+    for p in "${FETCHERS[@]}"; do
+        run -0 timeout 10 "$WB_BIN/ch03/$p" --help
+        assert_line --regexp '^  -n N +how many lab URLs \(default 10\)'
+        assert_line --regexp "^  -d MS +the lab server's delay per URL \(default 200\)$"
+    done
+    run -0 timeout 10 "$WB_BIN/ch03/pool_fetch" --help
+    assert_line --regexp '^  -w W +workers, 1 to 100 '
+    assert_line --regexp '^  -n N +.*not how many workers$'
+}
+
+@test "a bad --mode or a stray argument is named on stderr, with the usage line" {
+    run --separate-stderr -2 timeout 10 "$WB_BIN/ch03/pool_fetch" --mode sideways
+    assert_equal "$stderr" "pool_fetch: --mode: 'sideways' is not process, thread or both
+Usage: pool_fetch [-q] [-w W] [--mode MODE] [-n N] [-d MS] [URL...]"
+    for p in queue green_switch; do
+        run --separate-stderr -2 timeout 10 "$WB_BIN/ch03/$p" stray
+        assert_equal "${stderr_lines[0]}" "$p: unexpected argument 'stray'"
+        assert_equal "${stderr_lines[1]}" "$(timeout 10 "$WB_BIN/ch03/$p" --help | head -n 1)"
+        assert_equal "${#stderr_lines[@]}" 2
+    done
 }
 
 @test "sequential_fetch fetches one page at a time: peak 1, ten results, used time" {
@@ -202,6 +224,26 @@ real_stderr() { grep -v "ASan doesn't fully support makecontext/swapcontext" <<<
     assert_equal "$(grep -oE '\(OS thread [0-9]+\)$' <<<"$output" | sort -u | wc -l)" 1
     assert_equal "$(grep -cE '\(OS thread [0-9]+\)$' <<<"$output")" 10
     assert_equal "$(lab_stat peak)" 10
+}
+
+# A green thread's guard page costs the process two memory mappings, and the
+# kernel allows vm.max_map_count of them (65530 by default): past about half
+# that, green_fetch refuses before it maps a stack, instead of dying in
+# mprotect() halfway through. Half the limit is refused whatever else the
+# process has mapped; nothing is spawned, so the test stays cheap.
+@test "green_fetch refuses more green threads than vm.max_map_count allows, in one line" {
+    left_out green_fetch && skip "green_fetch is not run under TSan (see the top of this file)"
+    local limit n
+    limit=$(cat /proc/sys/vm/max_map_count 2>/dev/null) || skip "no /proc/sys/vm/max_map_count"
+    n=$((limit / 2))
+    [ "$n" -le 100000 ] || skip "vm.max_map_count is $limit: more than -n allows (100000)"
+    run --separate-stderr -1 "${GREEN[@]}" timeout 60 "$WB_BIN/ch03/green_fetch" -q -n "$n"
+    no_sanitizer_report
+    assert_equal "$output" ""
+    assert_equal "$(real_stderr | wc -l)" 1
+    assert_stderr_contains "green_fetch: $n green threads need $((2 * n)) memory mappings"
+    assert_stderr_contains "and vm.max_map_count is $limit: at most "
+    assert_equal "$(lab_stat served)" 0 # no fetch at all
 }
 
 @test "green_fetch fails a URL too long for its request buffer, and fetches the others" {

@@ -96,10 +96,38 @@ struct hub *green_hub(void)
 
 /* ---- making and unmaking them ---- */
 
+/* The program's own mappings (its code, libraries, heap, a sanitizer's): a
+ * few dozen, a few hundred under ASan. Room for them is kept. */
+#define OWN_MAPS 1000
+
+/* A guard page splits the stacks' mapping in two for every green thread, and
+ * the kernel gives a process at most vm.max_map_count mappings: beyond that,
+ * mprotect() fails. Say so before spawning any, rather than halfway. */
+static void check_map_count(int n)
+{
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f == NULL)
+        return; /* no procfs: mprotect() will tell */
+    long limit;
+    int got = fscanf(f, "%ld", &limit);
+    fclose(f);
+    if (got != 1 || 2L * n + OWN_MAPS <= limit)
+        return;
+
+    fprintf(stderr,
+            "%s: %d green threads need %ld memory mappings (a stack and a guard page "
+            "each), and vm.max_map_count is %ld: at most %ld green threads\n",
+            program_invocation_short_name, n, 2L * n, limit, (limit - OWN_MAPS) / 2);
+    exit(1);
+}
+
 void hub_init(struct hub *h, int n, void (*body)(struct green *g))
 {
     *h = (struct hub){.n = n, .body = body, .ep = -1};
     the_hub = h;
+
+    /* refuse an n whose guard pages the kernel would not allow */
+    check_map_count(n);
 
     /* all the stacks in one mapping: slot i is a guard page, then stack i */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);

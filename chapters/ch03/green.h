@@ -44,7 +44,8 @@ struct hub {
 };
 
 /* Room for n green threads, each to run body(g) on its own stack; none spawned
- * yet. Exits with a message when the memory cannot be had. */
+ * yet. Exits with a message when the memory cannot be had, or when the kernel
+ * allows too few mappings for n guard pages (vm.max_map_count). */
 void hub_init(struct hub *h, int n, void (*body)(struct green *g));
 
 /* gevent.spawn(): green thread i, with arg, is ready to run; it runs when the

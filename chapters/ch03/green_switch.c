@@ -86,6 +86,6 @@ static void parse_options(int argc, char **argv, int *n, int *steps)
         default: usage(2);
         }
     }
-    if (optind != argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
 }

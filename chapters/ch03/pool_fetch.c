@@ -1,13 +1,16 @@
 /* pool_fetch.c - map a fetch over the URLs with a pool of processes, then of threads
  *
  * Talk: parallel handling / pool (Pool() versus multiprocessing.dummy's ThreadPool())
- * Usage: pool_fetch [-q] [-w N] [--mode process|thread|both] [-n N] [-d MS] [URL...]
- * Shows: N workers (default: the online CPUs, as Pool()) fetch at most N at once; the
+ * Usage: pool_fetch [-q] [-w W] [--mode process|thread|both] [-n N] [-d MS] [URL...]
+ * Shows: W workers (default: the online CPUs, as Pool()) fetch at most W at once; the
  *        results in input order, as from map(). One pool for both, as ThreadPool() is
  *        Pool() on threads: task numbers from a pipe, results in MAP_SHARED memory.
  * Compare: thread_fetch.c and process_fetch.c (one worker per URL, no limit)
  */
 #include "workbook.h"
+
+/* what the pool maps: fetch() of one URL into its struct result */
+#include "pool_task.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -24,14 +27,6 @@ struct options {
 };
 static void parse_options(int argc, char **argv, struct options *opt);
 
-/* Task i's result, filled in by the worker that took it (else "never fetched"). */
-struct result {
-    CURLcode rc;
-    long long bytes;
-    double start, end;
-    char reason[CURL_ERROR_SIZE];
-};
-
 /* What a pool is given: the URLs, its size, where the results go, its pipe. */
 struct job {
     char **urls;
@@ -39,37 +34,6 @@ struct job {
     struct result *res; /* res[i]: in MAP_SHARED memory */
     int tasks;          /* the read end of the task pipe */
 };
-
-/* the same byte counter as sequential_fetch.c */
-static size_t count_bytes(char *data, size_t size, size_t nmemb, void *userp)
-{
-    (void)data;
-    *(long long *)userp += (long long)(size * nmemb);
-    return size * nmemb;
-}
-
-/* What the pool maps: the talk's fetch_content (thread_fetch.c's fetch), stored
- * whole at the end, so that a worker killed halfway leaves "never fetched". */
-static void fetch(const char *url, struct result *out)
-{
-    struct result r = {.rc = CURLE_OUT_OF_MEMORY}; /* if a setopt fails */
-
-    r.start = wb_now();
-    CURL *h = curl_easy_init();
-    if (h != NULL && curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_bytes) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.bytes) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r.reason) == CURLE_OK)
-        r.rc = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    r.end = wb_now();
-    if (r.reason[0] == '\0') /* libcurl does not fill it for every error */
-        snprintf(r.reason, sizeof r.reason, "%s", curl_easy_strerror(r.rc));
-    *out = r;
-}
 
 /* A worker, thread or process: take task numbers (each one atomic 4-byte write) until
  * the pipe is empty and closed. With no signal handler installed, no EINTR. */
@@ -171,8 +135,14 @@ int main(int argc, char **argv)
     struct job job = {.workers = opt.workers};
     job.urls = wb_urls(argc - optind, argv + optind, &opt.common, &job.n);
     wb_require_lab(job.urls, job.n);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) /* before threads, forks */
-        wb_die_err(EIO, "curl_global_init");
+
+    /* libcurl's global set-up: once, before any thread or fork */
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "%s: curl_global_init: %s\n", program_invocation_short_name,
+                curl_easy_strerror(rc));
+        return 1;
+    }
 
     /* the results, in memory that forked workers share with us too */
     size_t size = (size_t)job.n * sizeof *job.res;
@@ -208,13 +178,18 @@ int main(int argc, char **argv)
 
 static _Noreturn void usage(int status)
 {
-    fputs("Usage: pool_fetch [-q] [-w N] [--mode MODE] [-n N] [-d MS] [URL...]\n",
+    fputs("Usage: pool_fetch [-q] [-w W] [--mode MODE] [-n N] [-d MS] [URL...]\n",
           status == 0 ? stdout : stderr);
     if (status == 0)
-        printf("\nFetches the URLs with N workers, processes then threads.\n\n"
-               "  -w N         workers, 1 to 100 (default: the online CPUs)\n"
-               "  --mode MODE  process, thread or both (the default)\n"
-               "  -q           no timeline, only the results\n");
+        printf(
+            "\nFetches the URLs with a pool of W workers, processes then threads: at\n"
+            "most W fetches at once. With no URL it fetches N lab URLs that each\n"
+            "take MS milliseconds.\n\n"
+            "  -w W         workers, 1 to 100 (default: the online CPUs)\n"
+            "  --mode MODE  process, thread or both (the default)\n"
+            "  -n N         how many lab URLs (default 10), not how many workers\n"
+            "  -d MS        the lab server's delay per URL (default 200)\n"
+            "  -q           no timeline, only the results\n");
     exit(status);
 }
 
@@ -240,8 +215,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'm':
             opt->process_pool = strcmp(optarg, "thread") != 0;
             opt->thread_pool = strcmp(optarg, "process") != 0;
-            if (opt->process_pool && opt->thread_pool && strcmp(optarg, "both") != 0)
+            if (opt->process_pool && opt->thread_pool && strcmp(optarg, "both") != 0) {
+                fprintf(stderr, "%s: --mode: '%s' is not process, thread or both\n",
+                        program_invocation_short_name, optarg);
                 usage(2);
+            }
             break;
         case 'h': usage(0);
         default: usage(2);

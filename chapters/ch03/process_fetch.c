@@ -220,10 +220,10 @@ static _Noreturn void usage(int status)
     fputs("Usage: process_fetch [-q] [--join-each] [-n N] [-d MS] [URL...]\n",
           status == 0 ? stdout : stderr);
     if (status == 0)
-        printf("\nFetches every URL in its own child process; the children report to\n"
-               "the parent over one shared pipe.\n\n"
-               "  --join-each  wait for each child before forking the next, as the\n"
-               "               talk's cell does: the fetches then run one at a time\n"
+        printf("\nFetches every URL in a child process; they report on one pipe.\n\n"
+               "  --join-each  reap each child before the next fork: one at a time\n"
+               "  -n N         how many lab URLs (default 10)\n"
+               "  -d MS        the lab server's delay per URL (default 200)\n"
                "  -q           no timeline, only the results\n");
     exit(status);
 }

@@ -240,7 +240,7 @@ static long parse_options(int argc, char **argv)
         default: usage(2);
         }
     }
-    if (optind != argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
     return size;
 }
