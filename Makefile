@@ -159,6 +159,7 @@ deck_programs = $(shell grep -oE 'run="[^"]*"' $(1) | grep -oE '[a-z./]*ch[0-9][
 slides: $(DECK_HTML) slides/build/index.html ## build every deck into slides/build/ (self-contained HTML)
 
 slides-pdf: $(DECK_PDF) ## a PDF handout per deck, one page per slide (slides/build/chNN.pdf)
+	@bash slides/index.sh $(DECKS) > slides/build/index.html
 
 $(DECK_HTML): slides/build/%.html: slides/%.md $(SLIDE_TOOLS) ch00/labserver \
               $$(call deck_sources,slides/$$*.md) $$(call deck_programs,slides/$$*.md)

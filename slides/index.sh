@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # slides/index.sh DECK.md... - the index page of the decks, in order, on
-# stdout: each deck's title (its metadata's title: line) linking its HTML.
+# stdout: each deck's title (its metadata's title: line) linking its HTML,
+# and its PDF handout once `make slides-pdf` has made it.
 set -euo pipefail
 
 cat <<'HEAD'
@@ -28,7 +29,9 @@ for deck in "$@"; do
     title=${title:-$name}
     title=${title//&/&amp;}
     title=${title//</&lt;}
-    printf '<li><a href="%s.html">%s</a> (<a href="%s.pdf">PDF</a>)</li>\n' "$name" "$title" "$name"
+    pdf=""
+    [ -f "slides/build/$name.pdf" ] && pdf=" (<a href=\"$name.pdf\">PDF</a>)"
+    printf '<li><a href="%s.html">%s</a>%s</li>\n' "$name" "$title" "$pdf"
 done
 cat <<'TAIL'
 </ol>

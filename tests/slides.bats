@@ -40,7 +40,17 @@ scratch_deck() {
     for ch in ch00 ch01 ch02 ch03 ch04 ch05; do
         [ -f "slides/build/$ch.html" ] || fail "no deck for $ch"
         grep -q "href=\"$ch.html\"" slides/build/index.html || fail "the index does not link $ch"
+        grep -q "href=\"$ch.pdf\"" slides/build/index.html || fail "the index does not link $ch.pdf"
     done
+}
+
+@test "the index links a deck's PDF only once the handout exists" {
+    mkdir -p "$BATS_TEST_TMPDIR/slides/build"
+    touch "$BATS_TEST_TMPDIR/slides/build/ch01.pdf"
+    run -0 bash -c 'cd "$1" && bash "$2/slides/index.sh" "$2/slides/ch00.md" "$2/slides/ch01.md"' \
+        _ "$BATS_TEST_TMPDIR" "$WB_ROOT"
+    assert_line --regexp '^<li><a href="ch00.html">.*</a></li>$'
+    assert_line --regexp '^<li><a href="ch01.html">.*</a> \(<a href="ch01.pdf">PDF</a>\)</li>$'
 }
 
 @test "every code block is its source's lines as they are, or a command's output" {

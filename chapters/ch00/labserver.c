@@ -1011,6 +1011,9 @@ static void conn_open(struct server *s, int fd)
     timer_set(s, c, now_ms() + s->read_timeout_ms);
 }
 
+/* Called after the other events of a batch: a connection closed in the batch
+ * frees its descriptor number, and a newcomer given that number must not get
+ * the events meant for the old one. */
 static void on_accept(struct server *s)
 {
     /* take every connection waiting in the backlog */
@@ -1086,9 +1089,7 @@ static void run(struct server *s, const sigset_t *during_wait)
         if (n == -1 && errno != EINTR)
             wb_die("epoll_pwait");
 
-        /* the connections that are ready, then the newcomers: a connection
-         * closed in this batch frees its descriptor number, and a newcomer
-         * given that number must not receive the events meant for the old one */
+        /* the connections that are ready, then the newcomers (see on_accept) */
         int newcomers = 0;
         for (int i = 0; i < n; i++) {
             if (events[i].data.fd == s->lfd)

@@ -29,8 +29,6 @@ struct run {
     struct wb_timeline tl;
 };
 
-static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r);
-
 /* libcurl hands over the headers and the body piece by piece; we only
  * count them, all bytes received, like the raw-socket programs. */
 static size_t count_bytes(char *data, size_t size, size_t nmemb, void *arg)
@@ -137,6 +135,48 @@ static _Noreturn void die_curl(const char *what, const char *why)
     exit(1);
 }
 
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs("Fetch the URLs with libcurl's multi interface: one thread, many\n"
+              "transfers, at most MAX at once (default: all). With no URL, fetch\n"
+              "N lab URLs (default 10), each answered after MS ms (default 200).\n"
+              "-t: give up on a URL not done after SECONDS (default 10).\n"
+              "-q: no timeline, only the results.\n",
+              stdout);
+    exit(status);
+}
+
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    r->timeout_s = 10;
+    r->max = 0;
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, o))
+            continue;
+        switch (c) {
+        case 't': r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'c': r->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct wb_opts o = WB_OPTS_INIT;
@@ -206,46 +246,4 @@ int main(int argc, char **argv)
     free(r.t);
     wb_urls_free(r.urls, r.n);
     return r.failed > 0 ? 1 : 0;
-}
-
-/* ---- the command line ---------------------------------------------------- */
-
-/* --help: the usage and what the options do, exit 0; a bad option: the usage
- * on stderr, exit 2. */
-static _Noreturn void usage(int status)
-{
-    FILE *out = status == 0 ? stdout : stderr;
-    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
-            program_invocation_short_name);
-    if (status == 0)
-        fputs("Fetch the URLs with libcurl's multi interface: one thread, many\n"
-              "transfers, at most MAX at once (default: all). With no URL, fetch\n"
-              "N lab URLs (default 10), each answered after MS ms (default 200).\n"
-              "-t: give up on a URL not done after SECONDS (default 10).\n"
-              "-q: no timeline, only the results.\n",
-              stdout);
-    exit(status);
-}
-
-/* -q, -n and -d are the options every fetch program shares (workbook.h). */
-static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r)
-{
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    r->timeout_s = 10;
-    r->max = 0;
-
-    int c;
-    while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, o))
-            continue;
-        switch (c) {
-        case 't': r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
-        case 'c': r->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
-        case 'h': usage(0);
-        default: usage(2);
-        }
-    }
 }
