@@ -18,6 +18,12 @@ setup() {
     load helper
     lab_reset
 }
+# A command a test left running (its PID in the file "command"), stopped.
+teardown() {
+    local pid
+    pid=$(cat "$BATS_TEST_TMPDIR/command" 2>/dev/null) || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+}
 
 # True if the awk comparison holds, e.g. holds "2.1 >= 0.5 * 4".
 holds() { awk "BEGIN { exit !($1) }"; }
@@ -63,6 +69,16 @@ cost() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n { print $3 }' <<<"$output";
     no_sanitizer_report
     assert_stderr_contains "the open-file limit is 600, so N stops at 584"
     assert_line --regexp '^epoll +584 +[0-9.]+$'
+}
+
+@test "fd_scaling stops with one line when the open-file limit cannot hold N = 10" {
+    local limit
+    for limit in 10 20; do
+        run --separate-stderr -1 timeout 20 bash -c "ulimit -n $limit && exec '$WB_BIN/ch06/fd_scaling' -q"
+        no_sanitizer_report
+        assert_equal "$stderr" "fd_scaling: the smallest N, 10, needs an open-file limit of 26: Too many open files"
+        assert_output ""
+    done
 }
 
 # ---- multi_socket_fetch and loop_per_core: thousands at once ------------------
@@ -142,6 +158,18 @@ CRAWLERS=(multi_socket_fetch loop_per_core)
     done
 }
 
+@test "multi_socket_fetch speaks http only: other schemes fail at once, the lab's URL still works" {
+    local https="https://${LAB_URL#http://}/delay/0"
+    # -t 30 beyond timeout's 10 s: an https:// left to time out would fail
+    run --separate-stderr -1 timeout 10 "$WB_BIN/ch06/multi_socket_fetch" -q -t 30 \
+        "$https" file:///etc/hostname "$LAB_URL/bytes/3"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 1
+    assert_line --regexp '^\[2\] [0-9]+ bytes in '
+    assert_stderr_contains "multi_socket_fetch: $https: Unsupported protocol"
+    assert_stderr_contains "multi_socket_fetch: file:///etc/hostname: Unsupported protocol"
+}
+
 @test "with no lab server both say how to start one, and exit 1 before any result" {
     local p
     LAB_URL="http://127.0.0.1:$(closed_port)"
@@ -168,7 +196,170 @@ CRAWLERS=(multi_socket_fetch loop_per_core)
     assert_stderr_contains "-c"
 }
 
+# ---- measure ------------------------------------------------------------------------
+
+COST_LINE='^wall [0-9]+\.[0-9]{3} cpu [0-9]+\.[0-9]{3} maxrss_kb [0-9]+ threads [0-9]+ procs [0-9]+ tree_rss_kb [0-9]+ exit'
+
+@test "measure prints what a command cost in one line and exits with its status" {
+    run --separate-stderr -3 timeout 20 "$WB_BIN/ch06/measure" sh -c 'echo hello; exit 3'
+    no_sanitizer_report
+    assert_output hello
+    [[ $stderr =~ $COST_LINE\ 3$ ]] || fail "not a cost line: $stderr"
+    run --separate-stderr -127 timeout 20 "$WB_BIN/ch06/measure" ./no-such-command
+    assert_stderr_contains "measure: ./no-such-command: No such file or directory"
+}
+
+@test "measure -o opens its file before the command runs: a bad path costs no run" {
+    local dir=$BATS_TEST_TMPDIR
+    run --separate-stderr -1 timeout 20 "$WB_BIN/ch06/measure" -o "$dir/no/such/file" touch "$dir/ran"
+    no_sanitizer_report
+    assert_equal "$stderr" "measure: $dir/no/such/file: No such file or directory"
+    [ ! -e "$dir/ran" ] || fail "the command ran"
+    run -0 timeout 20 "$WB_BIN/ch06/measure" -o "$dir/cost" true
+    run -0 cat "$dir/cost"
+    assert_output --regexp "$COST_LINE 0\$"
+}
+
+@test "measure --help explains and exits 0; no command or a bad option exits 2 with a line saying why" {
+    run --separate-stderr -0 timeout 5 "$WB_BIN/ch06/measure" --help
+    assert_line --index 0 'Usage: measure [-i MS] [-o FILE] COMMAND [ARG...]'
+    assert_equal "$stderr" ""
+    run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/measure"
+    assert_equal "$stderr" "measure: no command to run"$'\n'"Usage: measure [-i MS] [-o FILE] COMMAND [ARG...]"
+    run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/measure" --bogus true
+    assert_stderr_contains "Usage: measure "
+    run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/measure" -i 0 true
+    assert_stderr_contains "measure: -i: '0' is not a number from 1 to 10000"
+}
+
+@test "an INT, TERM or HUP sent to measure is passed on to the command, which ends; measure says so" {
+    local sig code pid status out=$BATS_TEST_TMPDIR/cost
+    for sig in INT TERM HUP; do
+        rm -f "$BATS_TEST_TMPDIR/command" "$out"
+        # the command writes its PID, then becomes a sleep of that PID
+        timeout 30 "$WB_BIN/ch06/measure" -o "$out" \
+            sh -c 'echo $$ >"$1"; exec sleep 60' sh "$BATS_TEST_TMPDIR/command" 3>&- &
+        pid=$!
+        wait_until 10 test -s "$BATS_TEST_TMPDIR/command"
+        signal_program "$sig" "$pid"
+        status=0
+        wait "$pid" || status=$?
+        code=$((128 + $(kill -l "$sig")))
+        assert_equal "$status" "$code"
+        run -0 cat "$out"
+        assert_output --regexp "$COST_LINE $code\$"
+        ! kill -0 "$(cat "$BATS_TEST_TMPDIR/command")" 2>/dev/null ||
+            fail "the command still runs after measure got SIG$sig"
+    done
+}
+
+# The path of a program, `python3 PATH STEP... -- COMMAND...`, that runs
+# COMMAND on a terminal of its own (a pseudo-terminal, without echo), in its
+# foreground as a shell runs a job. A step waits until the terminal shows
+# TEXT (wait=TEXT) or types KEYS (type=KEYS). Then it prints all the
+# terminal showed, once nothing holds it any more, and "exit N" (-N: killed
+# by signal N).
+on_terminal() {
+    cat >"$BATS_TEST_TMPDIR/on_terminal.py" <<'EOF'
+import os, pty, sys, termios
+
+end = sys.argv.index("--")
+steps, command = sys.argv[1:end], sys.argv[end + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(command[0], command)
+attrs = termios.tcgetattr(fd)
+attrs[3] &= ~termios.ECHO
+termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+shown = b""
+def read_more():
+    global shown
+    try:
+        data = os.read(fd, 4096)
+    except OSError:  # EIO: every holder of the terminal has closed it
+        data = b""
+    shown += data
+    return data
+
+for step in steps:
+    what, _, arg = step.partition("=")
+    if what == "wait":
+        while arg.encode() not in shown and read_more():
+            pass
+    else:
+        os.write(fd, arg.encode())
+while read_more():
+    pass
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode().replace("\r\n", "\n"))
+print("exit %d" % os.waitstatus_to_exitcode(status))
+EOF
+    echo "$BATS_TEST_TMPDIR/on_terminal.py"
+}
+
+# A command that says "ready", and "continued" on SIGCONT, then sleeps.
+sleeper() {
+    cat >"$BATS_TEST_TMPDIR/sleeper.py" <<'EOF'
+import signal, time
+signal.signal(signal.SIGCONT, lambda *_: print("continued", flush=True))
+print("ready", flush=True)
+time.sleep(60)
+EOF
+    echo "$BATS_TEST_TMPDIR/sleeper.py"
+}
+
+@test "on a terminal the command reads it, and Ctrl-C ends the command, then measure" {
+    # measure cat: cat reads two lines from the terminal, then ^D
+    run -0 timeout 20 python3 "$(on_terminal)" \
+        "type=one"$'\n'"two"$'\n\004' -- "$WB_BIN/ch06/measure" cat
+    no_sanitizer_report
+    assert_line --index 0 one
+    assert_line --index 1 two
+    assert_line --index 2 --regexp "$COST_LINE 0\$"
+    assert_line --index 3 "exit 0"
+
+    # Ctrl-C once the command runs: it ends, then measure, by the same signal
+    run -0 timeout 20 python3 "$(on_terminal)" \
+        wait=ready "type="$'\003' -- "$WB_BIN/ch06/measure" python3 "$(sleeper)"
+    no_sanitizer_report
+    assert_line --regexp "$COST_LINE 130\$"
+    assert_line --index -1 "exit -2"
+}
+
+@test "Ctrl-Z stops the command and measure with it; fg continues both" {
+    # a shell with job control runs measure; after the stop it says so and
+    # brings measure back with fg, which continues the command
+    local script='"$@"; echo "measure stopped: $?"; fg'
+    run -0 timeout 30 python3 "$(on_terminal)" \
+        wait=ready "type="$'\032' wait=continued "type="$'\003' -- \
+        bash -mc "$script" sh "$WB_BIN/ch06/measure" python3 "$(sleeper)"
+    no_sanitizer_report
+    assert_line "measure stopped: 148"
+    assert_line continued
+    assert_line --regexp "$COST_LINE 130\$"
+}
+
 # ---- compare_models -------------------------------------------------------------
+
+# csv_fields_are N FILE: every row of the CSV has N fields.
+csv_fields_are() {
+    python3 -c 'import csv, sys
+for row in csv.reader(open(sys.argv[2])):
+    if len(row) != int(sys.argv[1]):
+        sys.exit("%d fields, not %s: %s" % (len(row), sys.argv[1], row))' "$1" "$2"
+}
+
+# A folder of programs for WB_BIN: the lab server and measure, and the
+# ch05 programs named (links to the real ones).
+partial_bin() {
+    local bin=$BATS_TEST_TMPDIR/bin p
+    mkdir -p "$bin/ch00" "$bin/ch05" "$bin/ch06"
+    for p in ch00/labserver ch06/measure "$@"; do
+        ln -s "$WB_BIN/$p" "$bin/$p"
+    done
+    echo "$bin"
+}
 
 # The models compare_models knows, as its CSV names them: "name,language".
 C_MODELS=(thread_per_url process_pool thread_pool select epoll_callbacks coroutines
@@ -206,8 +397,9 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
             assert_output 1
         done
         run -0 grep -E '^asyncio,Python,50,200,[0-9.]+,.*,50,[0-9.]+,50,0,' "$csv"
-        run -0 grep -F 'sequential,Python,50,200,,,,,,,,,,,,skipped: 50 rounds of 200 ms: over the budget of 5 s' "$csv"
+        run -0 grep -F 'sequential,Python,50,200,,,,,,,,,,,,"skipped: 50 rounds of 200 ms: over the budget of 5 s"' "$csv"
     fi
+    csv_fields_are 16 "$csv"
 
     if ! command -v gnuplot >/dev/null; then
         skip "gnuplot is not installed: no SVG to check"
@@ -232,12 +424,104 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
         "$WB_ROOT/chapters/ch06/compare_models" -n "10 100" -d 50 --out "$dir" "${others[@]}"
     run -0 grep -c '^thread_per_url,C,10,50,[0-9.]' "$dir/models.csv"
     assert_output 1
-    run -0 grep -c '^thread_per_url,C,100,50,,,,,,,,,,,,skipped: an open-file limit: 300 descriptors (a connection and a socket pair a thread), the hard limit is 200$' "$dir/models.csv"
+    run -0 grep -c '^thread_per_url,C,100,50,,,,,,,,,,,,"skipped: an open-file limit: 300 descriptors (a connection and a socket pair a thread), the hard limit is 200"$' "$dir/models.csv"
     assert_output 1
+    # the note has commas: quoted, it is still one field
+    csv_fields_are 16 "$dir/models.csv"
 }
 
-@test "compare_models --help explains; a bad option exits 2" {
-    run -0 timeout 5 "$WB_ROOT/chapters/ch06/compare_models" --help
+@test "compare_models names every program that is not built, and runs no model" {
+    local bin dir=$BATS_TEST_TMPDIR/bench
+    bin=$(partial_bin ch05/callback_crawler)
+    run --separate-stderr -1 timeout 20 env WB_BIN="$bin" \
+        "$WB_ROOT/chapters/ch06/compare_models" -n 10 -d 50 --out "$dir"
+    assert_equal "$stderr" "compare_models: not built in $bin: ch03/thread_fetch ch03/pool_fetch ch05/select_crawler ch05/coroutine_crawler ch03/green_fetch ch05/multi_fetch ch06/multi_socket_fetch ch06/loop_per_core (make ch00 ch03 ch05 ch06)"
+    assert_output ""
+    [ ! -e "$dir/models.csv" ] || fail "it ran the models all the same"
+}
+
+@test "compare_models marks a failed run in the table, leaves it out of the plot, and exits 1" {
+    local bin dir=$BATS_TEST_TMPDIR/bench others=() m
+    bin=$(partial_bin ch05/callback_crawler)
+    # a select_crawler that fails, a coroutine_crawler that fetches five of ten
+    printf '#!/bin/sh\necho "select_crawler: broken" >&2\nexit 3\n' >"$bin/ch05/select_crawler"
+    printf '#!/bin/sh\nfor i in 0 1 2 3 4; do echo "[$i] 1 bytes in 0.1 s  x"; done\n' \
+        >"$bin/ch05/coroutine_crawler"
+    chmod +x "$bin/ch05/select_crawler" "$bin/ch05/coroutine_crawler"
+    for m in "${C_MODELS[@]}" "${PY_MODELS[@]}"; do
+        case $m in select | coroutines | epoll_callbacks) ;; *) others+=(--skip "$m") ;; esac
+    done
+    run -1 timeout 60 env WB_BIN="$bin" \
+        "$WB_ROOT/chapters/ch06/compare_models" -n 10 -d 50 --out "$dir" "${others[@]}"
+    assert_line --regexp '^select +C +10 .*  failed: exit 3, 0 of 10 fetched: select_crawler: broken$'
+    assert_line --regexp '^coroutines +C +10 .*  failed: exit 0, 5 of 10 fetched: $'
+    run -0 grep -c '^select,C,10,50,.*,0,3,"failed: exit 3, 0 of 10 fetched: select_crawler: broken"$' "$dir/models.csv"
+    assert_output 1
+    run -0 grep -c '^epoll_callbacks,C,10,50,.*,10,0,""$' "$dir/models.csv"
+    assert_output 1
+
+    if ! command -v gnuplot >/dev/null; then
+        skip "gnuplot is not installed: no SVG to check"
+    fi
+    grep -q 'epoll_callbacks (C)' "$dir/models.svg" || fail "the run that worked is not plotted"
+    ! grep -qE '(select|coroutines) \(C\)' "$dir/models.svg" || fail "a failed run is plotted"
+}
+
+@test "compare_models --help explains; a bad option or value is one line and the usage, exit 2" {
+    local cm=$WB_ROOT/chapters/ch06/compare_models usage
+    run -0 timeout 5 "$cm" --help
     assert_line --index 0 --regexp '^Usage: compare_models '
-    run -2 timeout 5 "$WB_ROOT/chapters/ch06/compare_models" --bogus
+    usage=${lines[0]}
+    run --separate-stderr -2 timeout 5 "$cm" --bogus
+    assert_equal "$stderr" "compare_models: unknown option '--bogus'"$'\n'"$usage"
+    run --separate-stderr -2 timeout 5 "$cm" -n
+    assert_equal "$stderr" "compare_models: -n needs a value"$'\n'"$usage"
+    run --separate-stderr -2 timeout 5 "$cm" -w 0
+    assert_equal "$stderr" "compare_models: -w: '0' is not a number from 1 to 100"$'\n'"$usage"
+    run --separate-stderr -2 timeout 5 "$cm" -d abc
+    assert_equal "$stderr" "compare_models: -d: 'abc' is not a number from 0 to 60000"$'\n'"$usage"
+    run --separate-stderr -2 timeout 5 "$cm" -n "10 1e3"
+    assert_equal "$stderr" "compare_models: -n: '1e3' is not a number from 1 to 100000"$'\n'"$usage"
+    run --separate-stderr -2 timeout 5 "$cm" --budget -1
+    assert_equal "$stderr" "compare_models: --budget: '-1' is not a number from 1 to 86400"$'\n'"$usage"
+    run --separate-stderr -2 timeout 5 "$cm" --skip selct
+    assert_equal "$stderr" "compare_models: --skip: no model is called 'selct'"$'\n'"$usage"
+}
+
+# ---- the Python programs ------------------------------------------------------------
+
+PY_PROGRAMS=(sequential threads process_pool select_callbacks asyncio_fetch)
+
+# The bytes of result line [0].
+bytes_of_0() { sed -nE 's/^\[0\] ([0-9]+) bytes in .*/\1/p' <<<"$output"; }
+
+@test "each Python program counts the bytes as its C counterpart: urllib the body, the socket ones the whole answer" {
+    local url=$LAB_URL/delay/10 body whole p
+    run -0 timeout 20 "$WB_BIN/ch03/sequential_fetch" -q "$url"
+    body=$(bytes_of_0)
+    run -0 timeout 20 "$WB_BIN/ch05/callback_crawler" -q "$url"
+    whole=$(bytes_of_0)
+    [ "$body" -gt 0 ] && [ "$whole" -gt "$body" ] || fail "body $body, whole answer $whole"
+    for p in sequential threads process_pool; do
+        run -0 timeout 20 python3 "$WB_ROOT/chapters/ch06/python/$p.py" "$url"
+        assert_equal "$(bytes_of_0)" "$body"
+    done
+    for p in select_callbacks asyncio_fetch; do
+        run -0 timeout 20 python3 "$WB_ROOT/chapters/ch06/python/$p.py" "$url"
+        assert_equal "$(bytes_of_0)" "$whole"
+    done
+}
+
+@test "the Python programs fetch http:// only, and a LAB_URL that is not one is one line, exit 1" {
+    local p
+    for p in "${PY_PROGRAMS[@]}"; do
+        run --separate-stderr -1 timeout 20 env LAB_URL=ftp://127.0.0.1:1 \
+            python3 "$WB_ROOT/chapters/ch06/python/$p.py" -n 2
+        assert_equal "$stderr" "$p.py: LAB_URL is ftp://127.0.0.1:1: not an http:// URL (it should look like http://127.0.0.1:8000)"
+        assert_output ""
+        run --separate-stderr -1 timeout 20 python3 "$WB_ROOT/chapters/ch06/python/$p.py" \
+            file:///etc/hostname "$LAB_URL/bytes/3"
+        assert_stderr_contains "$p.py: file:///etc/hostname: not an http:// URL"
+        assert_equal "$(result_lines)" 1
+    done
 }

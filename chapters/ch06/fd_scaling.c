@@ -103,8 +103,7 @@ static double median_us(int (*wake)(struct watched *), struct watched *w, int ro
     return median;
 }
 
-/* Open N (an even number) idle descriptors and the bell, and register them
- * all with poll's array and with epoll, once, as a real program would. */
+/* Open N idle descriptors (N even) and the bell; register each once, as a loop would */
 static void watch_open(struct watched *w, int n)
 {
     int pair[2];
@@ -146,8 +145,7 @@ static void watch_close(struct watched *w)
     free(w->pfd);
 }
 
-/* One row of the table, its bar on a log scale: eight marks for every factor
- * of ten from 0.1 us. */
+/* A row of the table, its bar on a log scale: 8 marks a factor of ten from 0.1 us */
 static void print_row(const char *method, int n, double us, int quiet)
 {
     printf("%-6s %6d %10.2f%s", method, n, us, quiet ? "" : "  ");
@@ -185,7 +183,7 @@ static void parse_options(int argc, char **argv, int *quiet, long *max_n)
         default: usage(2);
         }
     }
-    if (optind < argc)
+    if (wb_extra_argument(argc, argv))
         usage(2);
 }
 
@@ -199,8 +197,10 @@ int main(int argc, char **argv)
     long max_n = 10000;
     parse_options(argc, argv, &quiet, &max_n);
 
-    /* N descriptors, the bell, epoll's own, stdin/out/err and a margin */
+    /* N descriptors, the bell, epoll's own, stdin/out/err and a margin: 16 */
     long limit = wb_raise_fd_limit(1);
+    if (limit < 10 + 16)
+        wb_die_err(EMFILE, "the smallest N, 10, needs an open-file limit of 26");
     long largest = max_n - max_n % 2;
     if (largest + 16 > limit) {
         largest = (limit - 16) - (limit - 16) % 2;

@@ -6,14 +6,18 @@
  *        waited for: CPU time and the peak resident memory of the largest
  *        process. /proc, read every MS ms while it runs, gives how many threads
  *        and processes its process group had at most, and their summed memory.
- *        Nothing is taken from the program's own output.
+ *        Nothing is taken from the program's own output. The group is the
+ *        terminal's while it runs (Ctrl-C, Ctrl-Z and reading reach it), and
+ *        an INT, TERM or HUP sent to measure is passed on to it.
  * Compare: compare_models (which runs every model under it), /usr/bin/time.
  *          Linux.
  */
 #include "workbook.h"
 
 #include <dirent.h>
+#include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 
@@ -76,6 +80,46 @@ static double seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* ---- the command's group and the terminal, as a shell runs a job -------------- */
+
+/* Make group `to` the terminal's foreground if group `from` has it now (stdin
+ * is a terminal and measure runs in the foreground). SIGTTOU is blocked, else
+ * a group in the background may not. */
+static void hand_terminal(pid_t from, pid_t to)
+{
+    if (tcgetpgrp(STDIN_FILENO) == from)
+        tcsetpgrp(STDIN_FILENO, to);
+}
+
+/* A signal for measure (kill, timeout, a hang-up) is for the command too. */
+static pid_t command;
+
+static void pass_on(int sig)
+{
+    int saved = errno; /* a handler must not change the errno it interrupts */
+    kill(-command, sig);
+    errno = saved;
+}
+
+/* Ctrl-Z stopped the command: stop measure too, so that the shell takes the
+ * terminal back; when it is continued (fg), hand the terminal on again and
+ * continue the command. */
+static void follow_stop(pid_t own_group)
+{
+    /* si_pid stays 0 if it runs; waitid fails once it has ended (ECHILD) */
+    siginfo_t info = {0};
+    if (waitid(P_PID, (id_t)command, &info, WSTOPPED | WNOHANG) == -1 ||
+        info.si_pid == 0)
+        return;
+
+    hand_terminal(command, own_group);
+    raise(SIGTSTP);
+    hand_terminal(own_group, command);
+    kill(-command, SIGCONT);
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
 /* --help: all of this on stdout, exit 0; a bad option: line one on stderr, exit 2 */
 static _Noreturn void usage(int status)
 {
@@ -90,26 +134,51 @@ static _Noreturn void usage(int status)
     exit(status);
 }
 
+static void parse_options(int argc, char **argv, long *interval_ms,
+                          const char **report_to)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    /* "+": stop at the first word that is not an option, the command's */
+    while ((c = getopt_long(argc, argv, "+i:o:h", longopts, NULL)) != -1) {
+        if (c == 'i')
+            *interval_ms = wb_opt_long("-i", optarg, 1, 10000);
+        else if (c == 'o')
+            *report_to = optarg;
+        else
+            usage(c == 'h' ? 0 : 2);
+    }
+    if (optind == argc) {
+        fprintf(stderr, "%s: no command to run\n", program_invocation_short_name);
+        usage(2);
+    }
+}
+
+/* ---- main: fork, sample until it ends, wait4, report -------------------------- */
+
 int main(int argc, char **argv)
 {
     long interval_ms = 20;
     const char *report_to = NULL;
-    int c;
+    parse_options(argc, argv, &interval_ms, &report_to);
 
-    /* "+": stop at the first word that is not an option, the command's */
-    while ((c = getopt(argc, argv, "+i:o:h")) != -1) {
-        if (c == 'i')
-            interval_ms = wb_opt_long("-i", optarg, 1, 10000);
-        else if (c == 'o')
-            report_to = optarg;
-        else
-            usage(c == 'h' ? 0 : 2);
-    }
-    if (optind == argc)
-        usage(2);
+    /* where the report goes, opened first: a bad path costs no run */
+    FILE *out = stderr;
+    if (report_to != NULL)
+        out = fopen(report_to, "we");
+    if (out == NULL)
+        wb_die(report_to);
+
+    /* SIGTTOU blocked: a group in the background may then move the terminal */
+    sigset_t ttou;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, NULL);
+    pid_t own_group = getpgrp();
 
     /* the command, in a process group of its own, so that /proc finds its
-     * children too */
+     * children too; it takes the terminal itself, before it can read it */
     fflush(stdout);
     double t0 = wb_now();
     pid_t pid = fork();
@@ -118,11 +187,20 @@ int main(int argc, char **argv)
 
     if (pid == 0) {
         setpgid(0, 0);
+        hand_terminal(own_group, getpid());
+        sigprocmask(SIG_UNBLOCK, &ttou, NULL);
         execvp(argv[optind], argv + optind);
         fprintf(stderr, "measure: %s: %s\n", argv[optind], strerror(errno));
         _exit(127);
     }
     setpgid(pid, pid); /* also here: whichever runs first, the group exists */
+
+    /* from now on INT, TERM and HUP for measure go to the command's group */
+    command = pid;
+    struct sigaction sa = {.sa_handler = pass_on};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 
     /* sample until it ends: its pidfd becomes readable the moment it exits */
     struct peak p = {0};
@@ -130,9 +208,14 @@ int main(int argc, char **argv)
     if (pidfd == -1)
         wb_die("pidfd_open");
     struct pollfd ended = {.fd = pidfd, .events = POLLIN};
-    do
+    int ready;
+    do {
         sample(pid, &p);
-    while (poll(&ended, 1, (int)interval_ms) == 0);
+        follow_stop(own_group);
+        ready = poll(&ended, 1, (int)interval_ms);
+        if (ready == -1 && errno != EINTR)
+            wb_die("poll"); /* EINTR: a signal passed on */
+    } while (ready != 1);
     double wall = wb_now() - t0;
 
     /* then wait4 reaps it and says what it and its waited-for children used */
@@ -141,15 +224,11 @@ int main(int argc, char **argv)
     if (wait4(pid, &status, 0, &ru) == -1)
         wb_die("wait4");
     close(pidfd);
+    hand_terminal(pid, own_group);
 
     /* the exit status as a shell gives it: 128 + N when killed by signal N */
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
-    FILE *out = stderr;
-    if (report_to != NULL)
-        out = fopen(report_to, "w");
-    if (out == NULL)
-        wb_die(report_to);
     fprintf(out,
             "wall %.3f cpu %.3f maxrss_kb %ld threads %ld procs %ld tree_rss_kb %ld "
             "exit %d\n",
@@ -157,5 +236,12 @@ int main(int argc, char **argv)
             p.procs, p.rss_kb, code);
     if (out != stderr)
         fclose(out);
+
+    /* Ctrl-C ended the command: end measure the same way, so that a shell
+     * loop around it stops too (an exit of 130 would not stop it) */
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
     return code;
 }

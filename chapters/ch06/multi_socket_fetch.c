@@ -89,6 +89,7 @@ static void start_more(struct run *r)
         bad |= curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s);
         bad |= curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* no SIGPIPE dance */
         bad |= curl_easy_setopt(easy, CURLOPT_PROXY, "");
+        bad |= curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http"); /* http only */
         bad |= curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
         bad |= curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
         if (bad != 0 || curl_multi_add_handle(r->multi, easy) != CURLM_OK)
@@ -99,8 +100,7 @@ static void start_more(struct run *r)
     }
 }
 
-/* A transfer is over: print its line (or its error), free its handle, and
- * start the next URL in its place. */
+/* A transfer is over: print its line (or error), free it, start the next URL. */
 static void finish(struct run *r, CURL *easy, CURLcode res)
 {
     char **url = NULL;

@@ -5,7 +5,8 @@ Talk: asynchronous programming / refactor the before example code. wget()
 opens a connection, writes the request, drains, and reads; the event loop runs
 every wget at once on one thread. The talk used @asyncio.coroutine and
 `yield from` (removed in Python 3.11); async def and await are the same idea.
-The talk read only the headers; here the whole answer is counted.
+The talk read only the headers; here the whole answer is counted (status
+line, headers and body), as in ch05 and select_callbacks.py.
 Compare: ch05/coroutine_crawler.c.
 Usage: asyncio_fetch.py [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
 """

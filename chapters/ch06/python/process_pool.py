@@ -3,7 +3,8 @@
 
 Talk: parallel handling / pool. multiprocessing.Pool(W) hands the URLs to W
 processes; at most W fetches wait at once, so N URLs take about N / W delays.
-Each worker is a whole interpreter: compare the memory with threads.py.
+Each worker is a whole interpreter: compare the memory with threads.py. A
+line counts the body, as sequential.py's fetch() and ch03/pool_fetch.c do.
 Compare: ch03/pool_fetch.c --mode process.
 Usage: process_pool.py [-q] [-w W] [-n N] [-d MS] [-t SECONDS] [URL...]
 """

@@ -5,7 +5,8 @@ Talk: asynchronous programming / the DefaultSelector + Future + Crawler cell.
 One thread, non-blocking sockets, and an event loop that calls each fetch's
 next step when its socket is ready: fetch -> connected -> read_response.
 DefaultSelector is epoll on Linux. Unlike the talk's cell, each fetch closes
-its socket, and the loop stops when every fetch is done, or at -t.
+its socket, and the loop stops when every fetch is done, or at -t. A line
+counts the whole answer (status line, headers and body), as ch05's do.
 Compare: ch05/callback_crawler.c.
 Usage: select_callbacks.py [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
 """

@@ -2,7 +2,10 @@
 """sequential.py - the talk's first program: fetch one URL after another.
 
 Talk: parallel handling / non-parallel. urllib.request, one at a time: N URLs
-of D ms take N x D. Compare: ch03/sequential_fetch.c.
+of D ms take N x D. A line counts the body only, as the talk's
+len(urlopen(url).read()) and chapter 3's C programs do (urllib keeps no raw
+status line or headers to count); select_callbacks.py and asyncio_fetch.py,
+like chapter 5's, count the whole answer. Compare: ch03/sequential_fetch.c.
 Usage: sequential.py [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
 """
 
@@ -16,9 +19,12 @@ opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def fetch(url, timeout):
-    """The body of one URL, as the talk's urlopen(url).read()."""
+    """The body of one URL, as the talk's urlopen(url).read(). http:// only,
+    as in the C programs: urllib would also open file:// and ftp://."""
     if "://" not in url:
         url = "http://" + url
+    if not url.startswith("http://"):
+        raise ValueError("not an http:// URL")
     with opener.open(url, timeout=timeout) as answer:
         return answer.read()
 

@@ -4,7 +4,8 @@
 Talk: parallel handling / Thread. The talk's loop joined each thread right
 after starting it, so its threads ran one after another; here every thread
 is started first and joined after, so all the fetches wait at once. The GIL
-does not matter: a thread waiting for the network has let it go.
+does not matter: a thread waiting for the network has let it go. A line
+counts the body, as sequential.py's fetch() and ch03/thread_fetch.c do.
 Compare: ch03/thread_fetch.c.
 Usage: threads.py [-q] [-n N] [-d MS] [-t SECONDS] [URL...]
 """

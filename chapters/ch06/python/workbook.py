@@ -54,11 +54,14 @@ def host_port_path(url):
         url = "http://" + url
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
-        raise ValueError("not a URL")
+        raise ValueError("not an http:// URL")
+    port = parts.port  # ValueError when out of range
+    if port is None:
+        port = 80
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return parts.hostname, parts.port or 80, path
+    return parts.hostname, port, path
 
 
 def require_lab(urls):
@@ -67,7 +70,11 @@ def require_lab(urls):
     lab = lab_url()
     if not all(u.startswith(lab) for u in urls):
         return
-    host, port, _ = host_port_path(lab)
+    try:
+        host, port, _ = host_port_path(lab)
+    except ValueError as e:
+        sys.exit("%s: LAB_URL is %s: %s (it should look like http://127.0.0.1:8000)"
+                 % (PROG, lab, e))
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError:
