@@ -16,6 +16,7 @@ void bank_open(struct bank *b, int count, unsigned long seed, bool meet)
     atomic_init(&b->moves, 0);
     atomic_init(&b->inside, 0);
     atomic_init(&b->most_inside, 0);
+    atomic_init(&b->threads, 0);
 
     b->accounts = calloc((size_t)count, sizeof *b->accounts);
     if (b->accounts == NULL)
@@ -30,6 +31,8 @@ void bank_open(struct bank *b, int count, unsigned long seed, bool meet)
 
 void bank_close(struct bank *b)
 {
+    /* the tellers' threads: one per teller when each runs in its own */
+    printf("threads that made transfers: %d\n", atomic_load(&b->threads));
     for (int i = 0; i < b->count; i++)
         pthread_mutex_destroy(&b->accounts[i].lock);
     free(b->accounts);
@@ -81,7 +84,14 @@ static void wait_for_company(struct bank *b)
 
 void bank_move(struct bank *b, int from, int to, long amount)
 {
-    /* the books: one more move in progress; the most there ever were */
+    /* the books: a thread's first move counts the thread */
+    static _Thread_local const struct bank *counted;
+    if (counted != b) {
+        counted = b;
+        atomic_fetch_add(&b->threads, 1);
+    }
+
+    /* one more move in progress; the most there ever were */
     int now_inside = atomic_fetch_add(&b->inside, 1) + 1;
     int most = atomic_load(&b->most_inside);
     while (now_inside > most &&

@@ -4,7 +4,8 @@
  * A bank of accounts; every account has its own mutex, its row lock. The bank
  * also plans the tellers' transfers (which accounts, how much: the same for
  * the same seed) and keeps the books the grader reads: how many moves were
- * made, and how many of them were ever in progress at the same moment.
+ * made, how many of them were ever in progress at the same moment, and how
+ * many threads made them.
  *
  * This file and bank.c are given: write transfer.c, and keep these
  * declarations as they are.
@@ -29,12 +30,14 @@ struct bank {
     _Atomic long moves;      /* bank_move() calls so far */
     _Atomic int inside;      /* bank_move() calls in progress now */
     _Atomic int most_inside; /* the most that ever were at once */
+    _Atomic int threads;     /* how many threads called bank_move() */
 };
 
 /* Open `count` accounts of 100 each, every lock initialised. Exits on failure. */
 void bank_open(struct bank *b, int count, unsigned long seed, bool meet);
 
-/* Destroy the locks and free the accounts. */
+/* Print how many threads made transfers ("threads that made transfers: N":
+ * the grader reads it), destroy the locks and free the accounts. */
 void bank_close(struct bank *b);
 
 /* The sum of all balances. Call it only while no teller runs. */
