@@ -13,6 +13,8 @@
  * This file is given: write the two functions in fib_protocol.c. The grader
  * talks only to the server, so you may add to this file what your design
  * needs (a struct per connection for an event loop, say).
+ * TODO(student), only if your design needs it: add your declarations below
+ * the given ones, and keep those as they are.
  */
 #ifndef FIB_PROTOCOL_H
 #define FIB_PROTOCOL_H
