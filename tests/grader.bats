@@ -214,9 +214,50 @@ for suite in sorted(glob.glob(os.path.join(sys.argv[1], "ch[0-9][0-9]_*.bats")))
     ex = grade_report.exercise_of(suite)
     names = [t["name"].lower() for t in grade_report.parse_suite(suite)]
     for i, h in enumerate(hint.hints_of(ex), 1):
-        if not any(w in n for w in h["fits"] for n in names):
+        if not any(hint.fits_in(w, n) for w in h["fits"] for n in names):
             print(f"{ex}: hint {i} ({h['title']}) fits no test: its fits: words are in no test name")
 EOF
+    assert_output ''
+}
+
+@test "a failing test points at the hint about it: whole words, the most specific fit" {
+    run python3 - "$HERE" <<'EOF'
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import hint
+cases = [
+    # "err" (ERR lines) is not in "error"
+    ("ch04/fib_server", "a line over 64 bytes is an error and the rest of it is discarded [2 pts]", 2),
+    ("ch04/fib_server", "the connection stays usable after every kind of error [2 pts]", 2),
+    ("ch04/fib_server", "answers ERR negative to -1 and -500 [1 pts]", 1),
+    # the open-file limit, not the loop, for the /barrier/2000 test
+    ("ch06/poll_crawler", "two thousand fetches of /barrier/2000 pass, under a soft limit of 1024 open files [5 pts]", 2),
+    ("ch06/poll_crawler", "counts every byte of answers that come in small pieces (/drip) [3 pts]", 1),
+    ("ch03/bounded_pool", "stopping the pool wakes every idle worker and joins it [3 pts]", 4),
+]
+for ex, name, want in cases:
+    got, _ = hint.fitting(ex, name)
+    if got != want:
+        print(f"{ex}: {name}: hint {got}, not {want}")
+# what the failure's own hint: line says went wrong comes before the name
+said = [
+    ("ch03/bounded_pool", "results come out in input order, though later URLs finish first [3 pts]",
+     "got: [0] ...\nhint: every result came, 5 of 5 in order, then it hung on the way out: pool_stop() ...", 4),
+    ("ch03/bounded_pool", "results come out in input order, though later URLs finish first [3 pts]",
+     "hint: main prints result i only once wait_result(i) returns", 1),
+    ("ch05/timer_loop", "a thousand timers with many ties ring in order, ties first in, first out [4 pts]",
+     "hint: a timer due later rang before one due earlier, so heap[0] was not the earliest timer:"
+     " in loop_add_timer(), sift the new timer up (swap it with its parent while it is earlier)", 1),
+    ("ch02/transfer", "eight tellers fighting over three accounts never deadlock [3 pts]",
+     "hint: only one thread made all the transfers: the tellers took turns", 1),
+]
+for ex, name, message, want in said:
+    got, _ = hint.fitting(ex, name, message)
+    if got != want:
+        print(f"{ex}: {name}, said {message!r}: hint {got}, not {want}")
+EOF
+    assert_success
     assert_output ''
 }
 
@@ -263,4 +304,208 @@ print(r["output"])' "$root/results/results.json"
     assert_line --index 0 'score 0'
     assert_output --partial "No exercise file was found in your submission"
     assert_output --partial "Submit your repository"
+}
+
+@test "make gradescope: only the files a student writes are taken, and an exercise without one is named" {
+    local zip="$BATS_TEST_TMPDIR/autograder.zip" root="$BATS_TEST_TMPDIR/autograder"
+    run timeout 60 bash "$HERE/gradescope/build" --out "$zip"
+    assert_success
+    mkdir -p "$root/source" "$root/submission"
+    python3 -m zipfile -e "$zip" "$root/source"
+    # a harness of one's own that prints the verdicts the suite wants, over
+    # the untouched skeleton; and the model fib.c, for chapter 4's fib only
+    cat >"$root/submission/timer_harness.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+    long n = 10;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+            n = atol(argv[++i]);
+        else if (strcmp(argv[i], "--chain") == 0)
+            n += n / 2;
+    }
+    printf("rang %ld of %ld timers\norder: right (each at its deadline, ties first in, first out)\n"
+           "waits: 5, each until the next deadline\n", n, n);
+    return 0;
+}
+EOF
+    cp "$WB_ROOT/exercises/ch05/timer_loop.c" "$WB_ROOT/solutions/ch04/fib.c" "$root/submission/"
+    mkdir -p "$root/submission/ch02"
+    printf 'int bank_total(void) { return 0; }\n' >"$root/submission/ch02/bank.c"
+    run timeout 300 env AUTOGRADER="$root" AUTOGRADER_ONLY="ch05/timer_loop ch04/fib ch04/syslog" \
+        bash "$root/source/run_autograder"
+    assert_success
+    run python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+for ex in ("ch05/timer_loop", "ch04/fib"):
+    tests = [t for t in r["tests"] if t["tags"][0] == ex]
+    print("%s: %s of %s" % (ex, sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)))
+print(r["output"])' "$root/results/results.json"
+    # the harness is the workbook's: the skeleton scores nothing
+    assert_line --index 0 "ch05/timer_loop: 0 of 20"
+    assert_line --index 1 "ch04/fib: 14 of 14"
+    assert_output --partial "timer_harness.c: exercises/ch05/timer_harness.c is given by the workbook"
+    assert_output --partial "ch02/bank.c: exercises/ch02/bank.c is given by the workbook"
+    assert_output --partial "your files, graded as: exercises/ch04/fib.c, exercises/ch05/timer_loop.c"
+    # per exercise: chapter 4's fib came, its syslog did not
+    assert_output --partial "no file of yours for ch04/syslog: graded as the untouched skeleton"
+    refute_output --regexp "no file of yours for [^:]*ch04/fib[,:]"
+}
+
+@test "make gradescope: the zip takes the skeletons as committed, and refuses a tree it cannot check" {
+    local copy="$BATS_TEST_TMPDIR/clone" zip="$BATS_TEST_TMPDIR/autograder.zip"
+    copy_workbook "$copy"
+    cp -r "$HERE/gradescope" "$copy/tests/exercises/"
+    # not a git checkout: no telling the skeletons from an answer being tried
+    run timeout 60 bash "$copy/tests/exercises/gradescope/build" --out "$zip"
+    assert_failure 1
+    assert_output --partial "is not a git checkout"
+    assert_output --partial "--working-tree"
+    run timeout 60 bash "$copy/tests/exercises/gradescope/build" --out "$zip" --working-tree
+    assert_success
+    # a checkout with an answer being tried in exercises/, not committed
+    git -C "$copy" init -q
+    git -C "$copy" add -A
+    git -C "$copy" -c user.name=t -c user.email=t@localhost commit -q -m skeletons
+    echo '/* an answer being tried */' >>"$copy/exercises/ch05/timer_loop.c"
+    run --separate-stderr timeout 60 bash "$copy/tests/exercises/gradescope/build" --out "$zip"
+    assert_success
+    [[ "$stderr" == *"exercises/ has changes not committed"* ]] || fail "no note of the changes: $stderr"
+    run python3 -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+print(z.read("workbook/exercises/ch05/timer_loop.c") == open(sys.argv[2], "rb").read())
+print(b"an answer being tried" in z.read("workbook/exercises/ch05/timer_loop.c"))' \
+        "$zip" "$WB_ROOT/exercises/ch05/timer_loop.c"
+    assert_output $'True\nFalse'
+}
+
+@test "make grade: a wrong exercise name lists the right ones, a file's path names its exercise, SEED is a number" {
+    run make -s -C "$WB_ROOT" grade EX=ch99/foo
+    assert_failure
+    assert_output --partial "no exercise named ch99/foo; the exercises are: ch02/transfer ch03/bounded_pool"
+    run bash "$HERE/grade" --only ch99/foo --out "$BATS_TEST_TMPDIR/out"
+    assert_failure 2
+    run bash "$HERE/grade" --only ch05/timer_loop --seed abc --out "$BATS_TEST_TMPDIR/out"
+    assert_failure 2
+    assert_output --partial "SEED must be a whole number"
+    # as make hint reads EX: exercises/ch05/timer_loop.c is ch05/timer_loop
+    run timeout 120 bash "$HERE/grade" --src solutions --only exercises/ch05/timer_loop.c \
+        --out "$BATS_TEST_TMPDIR/out"
+    assert_success
+    assert_output --regexp "ch05/timer_loop +6/6 +20 +20"
+}
+
+@test "the terminal summary shows a failure's stdout: block and every line of a got:" {
+    local dir="$BATS_TEST_TMPDIR/report"
+    mkdir -p "$dir/tap" "$dir/junit"
+    printf '@test "shows its output [2 pts]" {\n}\n' >"$dir/ch09_demo.bats"
+    cat >"$dir/tap/ch09_demo.tap" <<'EOF'
+1..1
+not ok 1 shows its output [2 pts]
+# command:  exercises/ch09/demo
+# expected: the line: done
+# got: [0] first result
+# [1] second result
+# TIMEOUT: it was still running when the test stopped it
+# stdout:   line one
+#           line two
+# stderr:   (nothing)
+# hint:     print done
+EOF
+    printf '%s\tok\t%s\t%s\t1\t10\n' "$dir/ch09_demo.bats" /dev/null "$dir/tap/ch09_demo.tap" >"$dir/manifest.tsv"
+    run python3 "$HERE/grade_report.py" --manifest "$dir/manifest.tsv" --out "$dir"
+    assert_success
+    assert_output --partial "got: [0] first result"
+    assert_output --partial "           [1] second result"
+    assert_output --partial "TIMEOUT: it was still running"
+    assert_output --partial "stdout:   line one"
+    assert_output --partial "          line two"
+    assert_output --partial "hint:     print done"
+}
+
+@test "a test this machine cannot run is left out of the maximum: a full answer has full marks" {
+    # a hard open-file limit too low for /barrier/2000: that test skips
+    run timeout 120 bash -c 'ulimit -n 2000 && exec bash "$1" --src solutions --only ch06/poll_crawler --out "$2"' \
+        _ "$HERE/grade" "$BATS_TEST_TMPDIR/out"
+    assert_success
+    assert_output --regexp "ch06/poll_crawler +4/4 +11 +11 +1 not graded here"
+    assert_output --partial "not graded here (skipped; their 5 points are left out"
+    run python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["score"], sum(t["max_score"] for t in r["tests"]))
+print(r["output"])
+print([t["output"] for t in r["tests"] if "ungraded" in t["tags"]][0])' "$BATS_TEST_TMPDIR/out/results.json"
+    assert_line --index 0 "11 11"
+    assert_output --partial "1 test could not run on this machine and was not graded"
+    assert_output --partial "NOT GRADED here: skipped: the hard open-file limit here is 2000"
+    run grep -P '^ch06/poll_crawler\tSKIP\t0/0\ttwo thousand fetches' "$BATS_TEST_TMPDIR/out/summary.txt"
+    assert_success
+}
+
+@test "timer_loop: a heap that never sifts a new timer up gets the heap's hint, not the test's" {
+    local copy="$BATS_TEST_TMPDIR/clone"
+    copy_workbook "$copy"
+    # the model answer without the climb in loop_add_timer()
+    cp "$WB_ROOT/solutions/ch05/timer_loop.c" "$copy/exercises/ch05/timer_loop.c"
+    python3 - "$copy/exercises/ch05/timer_loop.c" <<'EOF'
+import sys
+s = open(sys.argv[1]).read()
+climb = """    while (i > 0 && earlier(&heap[i], &heap[(i - 1) / 2])) {
+        swap(i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+"""
+assert climb in s
+open(sys.argv[1], "w").write(s.replace(climb, "    (void)i;\n"))
+EOF
+    run timeout 120 bash "$copy/tests/exercises/grade" --only ch05/timer_loop
+    assert_success
+    assert_output --regexp "order: WRONG: timer [0-9]+ \(due at [0-9]+ ms"
+    assert_output --partial "hint: a timer due later rang before one due earlier, so heap[0] was not the earliest timer: in loop_add_timer(), sift the new timer up"
+    # not the hints of the ties, the early wake-up or the late one
+    refute_output --partial "compare seq when the deadlines are equal"
+    refute_output --partial "never assume the timer is due"
+    refute_output --partial "not just one"
+    # and the hint about the heap, not the one about ties
+    refute_output --partial "make hint EX=ch05/timer_loop (hint 2 of"
+}
+
+@test "make next: a pool that hangs on the way out shows what it printed, the hang, the backtrace and pool_stop" {
+    local copy="$BATS_TEST_TMPDIR/clone"
+    copy_workbook "$copy"
+    # chapter 2 done; chapter 3's model answer, but pool_stop() wakes nobody:
+    # every result comes, then main waits in pthread_join() forever
+    cp "$WB_ROOT/solutions/ch02/transfer.c" "$copy/exercises/ch02/transfer.c"
+    cp "$WB_ROOT/solutions/ch03/bounded_pool.c" "$copy/exercises/ch03/bounded_pool.c"
+    python3 - "$copy/exercises/ch03/bounded_pool.c" <<'EOF'
+import sys
+s = open(sys.argv[1]).read()
+wake = """    int err = pthread_cond_broadcast(&p->not_empty);
+    if (err != 0)
+        wb_die_err(err, "pthread_cond_broadcast");
+    unlock(p);
+"""
+assert wake in s
+open(sys.argv[1], "w").write(s.replace(wake, "    unlock(p);\n    int err;\n"))
+EOF
+    run --separate-stderr timeout 900 bash "$copy/tests/exercises/next" --out "$BATS_TEST_TMPDIR/next"
+    assert_success
+    assert_line --index 0 --regexp '^next: ch03/bounded_pool \(2 of [0-9]+ in the workbook.s order\)'
+    assert_output --regexp "its first failing test: .* \(TIMEOUT\)"
+    # what it printed before it hung (the first line, and the ones after it)
+    assert_output --regexp "  got: \[0\] [0-9]+ bytes in"
+    assert_output --regexp $'\n  \\[1\\] [0-9]+ bytes in'
+    assert_output --partial "  TIMEOUT: it was still running when the test stopped it"
+    assert_output --partial "  stderr:"
+    assert_output --partial "  hint: every result came"
+    assert_output --partial "then it hung on the way out: pool_stop()"
+    assert_output --partial "more help: make hint EX=ch03/bounded_pool (hint 4 of 4 is about this test)"
+    refute_output --partial "write queue_put() and queue_get()"
+    if command -v gdb >/dev/null; then
+        assert_output --partial "  backtrace: the hung program's threads"
+        assert_output --regexp "    thread 1: pthread_join <- pool_stop at bounded_pool.c:[0-9]+"
+    fi
 }

@@ -105,10 +105,12 @@ setup() {
 
 # drive LIMIT ARGS...: run the driver under `run`, for LIMIT seconds at
 # most, its output cut at 1 MB (a module that prints in an endless loop must
-# not fill the grader's memory); the status is the driver's (141: cut).
+# not fill the grader's memory); the status is the driver's (141: cut). The
+# timeout stops the driver only, not the head, so what it printed before it
+# was stopped is kept.
 drive() {
     # shellcheck disable=SC2016 # the inner bash expands them
-    run timeout "$1" bash -c '"$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$DRIVER" "${@:2}"
+    run bash -c 'timeout "$1" "${@:2}" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$1" "$DRIVER" "${@:2}"
 }
 
 # Python's exact answers, one line per n: FUNC is fib (max 93) or dec (max 10000).

@@ -18,11 +18,12 @@ setup() {
 }
 
 # harness ARGS...: run it (10 s at most, output cut at 1 MB) under `run`,
-# and keep the command line as a student would type it.
+# and keep the command line as a student would type it. The timeout stops
+# the harness only, not the head, so what it printed before is kept.
 harness() {
     CMD="${PROG#"$WB_ROOT"/} $*"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run timeout 10 bash -c '"$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$PROG" "$@"
+    run bash -c 'timeout 10 "$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$PROG" "$@"
 }
 
 # verdict LINE HINT: the output must have LINE as a whole line (a regular
@@ -40,12 +41,29 @@ verdict() {
     fi
 }
 
+# order_hint HINT: the hint for a wrong order or a wrong wait, from the
+# harness's own words on its order line: a timer due later that rang before
+# one due earlier is the heap's fault (and every wait after it is wrong
+# too), whatever the test is about; else HINT, the test's own.
+order_hint() {
+    local line
+    line="$(grep -m 1 '^order: WRONG: ' <<<"$output")"
+    if [[ "$line" =~ \(due\ at\ ([0-9]+)\ ms,[^\)]*\)\ rang\ before\ timer\ [0-9]+\ \(due\ at\ ([0-9]+)\ ms ]] &&
+        [ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]; then
+        echo "a timer due later rang before one due earlier, so heap[0] was not the earliest timer: in loop_add_timer(), sift the new timer up (swap it with its parent while it is earlier); when the top is taken off, sift the last timer down from the top"
+    elif [[ "$line" == *" rang twice"* ]]; then
+        echo "a timer rang twice: take it off the heap before calling its callback, and never put it back"
+    else
+        echo "$1"
+    fi
+}
+
 @test "ten timers ring, each at its own deadline, in the order of the deadlines [3 pts]" {
     harness -n 10 -r 1000
     verdict "rang 10 of 10 timers" \
         "loop_run() must run every timer before it returns (exercises/ch05/timer_loop.c)"
     verdict "$RIGHT_ORDER" \
-        "heap[0] must always be the earliest timer: sift a new timer up in loop_add_timer(), the last one down when the top is taken"
+        "$(order_hint "heap[0] must always be the earliest timer: sift a new timer up in loop_add_timer(), the last one down when the top is taken")"
 }
 
 @test "a thousand timers with many ties ring in order, ties first in, first out [4 pts]" {
@@ -53,7 +71,7 @@ verdict() {
     verdict "rang 1000 of 1000 timers" \
         "loop_run() must run every timer before it returns"
     verdict "$RIGHT_ORDER" \
-        "of two timers with the same deadline, the one with the smaller seq goes first: compare seq when the deadlines are equal, both when sifting up and down"
+        "$(order_hint "of two timers with the same deadline, the one with the smaller seq goes first: compare seq when the deadlines are equal, both when sifting up and down")"
 }
 
 @test "every wait lasts exactly until the next deadline: no polling, no oversleeping [4 pts]" {
@@ -61,7 +79,7 @@ verdict() {
     verdict "rang 200 of 200 timers" \
         "loop_run() must run every timer before it returns"
     verdict "waits: [0-9]+, each until the next deadline" \
-        "wait only when heap[0] is not due yet, for heap[0].deadline - loop_now() ms: a wait of 0 is polling, a longer one makes the timer late"
+        "$(order_hint "wait only when heap[0] is not due yet, for heap[0].deadline - loop_now() ms: a wait of 0 is polling, a longer one makes the timer late")"
 }
 
 @test "after a late wake-up, every timer already due rings before the next wait [3 pts]" {
@@ -69,9 +87,9 @@ verdict() {
     verdict "rang 300 of 300 timers" \
         "loop_run() must run every timer before it returns"
     verdict "$RIGHT_ORDER" \
-        "after loop_wait(), run every timer whose deadline has passed (deadline <= loop_now()), not just one"
+        "$(order_hint "after loop_wait(), run every timer whose deadline has passed (deadline <= loop_now()), not just one")"
     verdict "waits: [0-9]+, each until the next deadline" \
-        "after a wait, read loop_now() again: the wait may have lasted longer than asked"
+        "$(order_hint "after a wait, read loop_now() again: the wait may have lasted longer than asked")"
 }
 
 @test "after an early wake-up, it waits again for the rest of the time [3 pts]" {
@@ -79,9 +97,9 @@ verdict() {
     verdict "rang 300 of 300 timers" \
         "loop_run() must run every timer before it returns"
     verdict "$RIGHT_ORDER" \
-        "loop_wait() may come back before the deadline (a socket was ready): check the deadline against loop_now() again, never assume the timer is due"
+        "$(order_hint "loop_wait() may come back before the deadline (a socket was ready): check the deadline against loop_now() again, never assume the timer is due")"
     verdict "waits: [0-9]+, each until the next deadline" \
-        "after an early wake-up, wait again for deadline - loop_now(), the time that is left"
+        "$(order_hint "after an early wake-up, wait again for deadline - loop_now(), the time that is left")"
 }
 
 @test "a callback can add timers, even one due at once [3 pts]" {
@@ -89,5 +107,5 @@ verdict() {
     verdict "rang 600 of 600 timers" \
         "a callback may call loop_add_timer(): take the timer off the heap before calling its callback, and keep running until the heap is empty"
     verdict "$RIGHT_ORDER" \
-        "a timer added by a callback with ms == 0 is due at once, after the timers already due at that moment (it has a larger seq)"
+        "$(order_hint "a timer added by a callback with ms == 0 is due at once, after the timers already due at that moment (it has a larger seq)")"
 }

@@ -35,7 +35,7 @@ teardown() {
     for i in $(seq 0 1999); do urls+=("$LAB_URL/barrier/2000?i=$i"); done
     CMD="ulimit -Sn 1024; ${PROG#"$WB_ROOT"/} -t 20 \$LAB_URL/barrier/2000?i=0 ... ?i=1999"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run --separate-stderr timeout 60 bash -c 'ulimit -Sn 1024 && "$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' \
+    run --separate-stderr bash -c 'ulimit -Sn 1024 && timeout 60 "$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' \
         _ "$PROG" -t 20 "${urls[@]}"
     local answered
     answered="$(grep -cE '^\[[0-9]+\] [0-9]+ bytes in' <<<"$output" || true)"

@@ -5,12 +5,15 @@
 
 # crawl LIMIT ARGS...: run the program under `run --separate-stderr` for
 # LIMIT seconds at most, output cut at 1 MB; keep the command for messages.
+# The timeout stops the program only, not the head that cuts its output
+# (head keeps what it read in a buffer: stopped with the program, it would
+# lose it), so the lines a hung program printed still reach "got:".
 crawl() {
     CMD="${PROG#"$WB_ROOT"/} ${*:2}"
     CMD="${CMD//$LAB_URL/\$LAB_URL}"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run --separate-stderr timeout "$1" bash -c '"$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' \
-        _ "$PROG" "${@:2}"
+    run --separate-stderr bash -c 'timeout "$1" "${@:2}" | head -c 1000000; exit "${PIPESTATUS[0]}"' \
+        _ "$1" "$PROG" "${@:2}"
 }
 
 # explain EXPECTED HINT: fail with the command, what was expected, what came.

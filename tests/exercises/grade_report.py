@@ -12,7 +12,10 @@ and prints the failures with their messages, then the score table.
 
 The points convention (tests/exercises/README.md): a test whose name ends in
 "[N pts]" is worth N points, "[N pts, stretch]" N stretch points; a test with
-no such bracket is worth nothing.
+no such bracket is worth nothing. A test that its suite skips could not run
+on this machine (no ThreadSanitizer build, a hard open-file limit too low):
+it is not graded, and its points are left out of the maximum, so that a full
+answer always reaches full marks of what could be graded; the report says so.
 
 Other modes: --classroom prints .github/classroom/autograding.json for the
 suites given; --lint checks the suites' names against the convention.
@@ -32,6 +35,14 @@ BATS_TRACE = re.compile(r"^\s*\(?(from function|in test file) ")
 FAILED_LINE = re.compile(r"^\s*`.*' failed")
 CRASH_CODES = {132: "SIGILL", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE", 139: "SIGSEGV"}
 OUTPUT_MAX = 4000
+# The lines of a failure that the terminal summary and `make next` show: each
+# block that starts with one of these keys, with the lines that follow it up
+# to the next key (a got: of several lines, stdout:'s and stderr:'s indented
+# lines, a backtrace's threads, the status line after got:).
+SUMMARY_KEY = re.compile(r"^(command|expected|got|stdout|stderr|hint|more help|backtrace"
+                         r"|TIMEOUT|CRASH|BUILD ERROR):")
+# keys that the grader adds after the suite's own message
+GRADER_KEYS = ("backtrace:", "more help:")
 
 
 def exercise_of(suite):
@@ -104,6 +115,27 @@ def clean_output(lines):
     return text if len(text) <= OUTPUT_MAX else text[:OUTPUT_MAX] + "\n... (cut)"
 
 
+def summary_lines(text):
+    """What a student reads first of a test's message (SUMMARY_KEY): the keyed
+    blocks, whole; when the suite's part has no key, its first lines."""
+    lines = [l for l in text.splitlines() if l.strip()]
+    keep, inside = [], False
+    for line in lines:
+        if SUMMARY_KEY.match(line):
+            inside = True
+        if inside:
+            keep.append(line)
+    if not any(not l.startswith(GRADER_KEYS) for l in keep if SUMMARY_KEY.match(l)):
+        # no key of the suite's own: its first lines, then the grader's blocks
+        own = []
+        for line in lines:
+            if line.startswith(GRADER_KEYS):
+                break
+            own.append(line)
+        keep = own[:6] + keep
+    return keep
+
+
 def classify(tap, text):
     """PASS, SKIP, FAIL, CRASH or TIMEOUT, from bats' verdict and the output."""
     if tap["ok"]:
@@ -143,16 +175,17 @@ def autopsy_of(entry, tap_result):
     return text
 
 
-def hint_pointer(exercise, test_name):
+def hint_pointer(exercise, test_name, message=""):
     """A line that points a failing test at the exercise's hint ladder
-    (tests/exercises/hints/, `make hint`), naming the hint that fits it."""
+    (tests/exercises/hints/, `make hint`), naming the hint that fits it: by
+    what its message's hint: line says went wrong, else by its name."""
     try:
         sys.dont_write_bytecode = True  # no __pycache__ in the tree
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import hint
     except ImportError:
         return ""
-    number, total = hint.fitting(exercise, test_name)
+    number, total = hint.fitting(exercise, test_name, message)
     if total == 0:
         return ""
     fits = f" (hint {number} of {total} is about this test)" if number else ""
@@ -187,16 +220,20 @@ def grade_suite(entry):
             text = clean_output(r["lines"])
             t["status"] = classify(r, text)
             if t["status"] == "SKIP":
-                text = f"skipped: {r['skip']}" + (f"\n{text}" if text else "")
+                text = (f"NOT GRADED here: skipped: {r['skip']}" + (f"\n{text}" if text else "")
+                        + (f"\n(this machine cannot run this test, so its {t['points']} points are"
+                           " left out of the maximum; graded elsewhere, it counts)" if t["points"] else ""))
             elif t["status"] == "PASS" and not text:
                 text = "passed"
             t["autopsy"] = autopsy_of(entry, r) if t["status"] not in ("PASS", "SKIP") else ""
             if t["autopsy"]:
                 text += "\n\n" + t["autopsy"]
             if t["status"] not in ("PASS", "SKIP"):
-                text += hint_pointer(entry["exercise"], t["name"])
+                text += hint_pointer(entry["exercise"], t["name"], text)
             t["output"] = text
         t["score"] = t["points"] if t["status"] == "PASS" else 0
+        # a test that could not run here is left out of the maximum
+        t["max"] = 0 if t["status"] == "SKIP" else t["points"]
     return tests
 
 
@@ -219,9 +256,10 @@ def write_junit(path, exercise, tests, seconds):
 
 
 def tally(tests, stretch):
-    part = [t for t in tests if t["stretch"] == stretch and t["points"] > 0]
+    """tests passed, tests graded, points, maximum: the skipped ones left out."""
+    part = [t for t in tests if t["stretch"] == stretch and t["points"] > 0 and t["status"] != "SKIP"]
     return (sum(t["status"] == "PASS" for t in part), len(part),
-            sum(t["score"] for t in part), sum(t["points"] for t in part))
+            sum(t["score"] for t in part), sum(t["max"] for t in part))
 
 
 def notes(tests):
@@ -232,7 +270,9 @@ def notes(tests):
             counts[t["status"]] = counts.get(t["status"], 0) + 1
     if "BUILD ERROR" in counts:
         return "BUILD ERROR"
-    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    skipped = counts.pop("SKIP", 0)
+    return ", ".join([f"{n} {s}" for s, n in sorted(counts.items())]
+                     + ([f"{skipped} not graded here (skipped)"] if skipped else []))
 
 
 def print_failures(graded, out):
@@ -249,9 +289,8 @@ def print_failures(graded, out):
         previous = None
         for t in bad:
             print(f"  {t['status']:<8} {t['name']}", file=out)
-            lines = t["output"].splitlines()
-            keep = [l for l in lines if re.match(r"^(command|expected|got|stderr|hint|more help):", l)]
-            keep = keep or [l for l in lines if l.strip()][:6]
+            # (the backtrace, when there is one, is a block of the output)
+            keep = summary_lines(t["output"])
             # The same failure again (an untouched skeleton fails every test
             # alike) is said once; ports and temporary paths differ.
             same = re.sub(r"/tmp/\S*|\d+", "", "\n".join(keep))
@@ -260,8 +299,6 @@ def print_failures(graded, out):
                 continue
             previous = same
             for line in keep:
-                print(f"           {line}", file=out)
-            for line in t.get("autopsy", "").splitlines():
                 print(f"           {line}", file=out)
 
 
@@ -348,22 +385,34 @@ def main():
     results = {"score": 0, "execution_time": int(round(a.seconds)), "stdout_visibility": "visible",
                "tests": []}
     summary = []
+    ungraded = []
     for ex, tests in graded:
         for i, t in enumerate(tests, 1):
             if t["points"] == 0:
                 continue  # a test without points is not graded
+            # a test skipped here: 0 of 0, neither passed nor failed by the
+            # student's code ("passed" so that nothing counts it as a failure)
+            skipped = t["status"] == "SKIP"
             results["tests"].append({
                 "name": f"{ex}: {t['name']}", "number": f"{ex}.{i}",
-                "score": t["score"], "max_score": t["points"],
-                "status": "passed" if t["status"] == "PASS" else "failed",
+                "score": t["score"], "max_score": t["max"],
+                "status": "passed" if t["status"] in ("PASS", "SKIP") else "failed",
                 "output": t["output"], "visibility": "visible",
-                "tags": [ex] + (["stretch"] if t["stretch"] else []),
+                "tags": [ex] + (["stretch"] if t["stretch"] else []) + (["ungraded"] if skipped else []),
             })
-            summary.append(f"{ex}\t{t['status']}\t{t['score']}/{t['points']}\t{t['name']}")
+            summary.append(f"{ex}\t{t['status']}\t{t['score']}/{t['max']}\t{t['name']}")
+            if skipped:
+                ungraded.append((f"{ex}: {t['name']}", t["points"]))
     results["score"] = sum(t["score"] for t in results["tests"])
     regular = sum(t["max_score"] for t in results["tests"] if "stretch" not in t["tags"])
     results["output"] = (f"{results['score']} points of {regular}"
                          f" (stretch tests add to the score) for {a.src}/")
+    if ungraded:
+        results["output"] += (
+            f"\n{len(ungraded)} test{'s' * (len(ungraded) > 1)} could not run on this machine and"
+            f" {'were' if len(ungraded) > 1 else 'was'} not graded: {sum(p for _, p in ungraded)} points"
+            " left out of the maximum (each test's message says why):\n"
+            + "\n".join(f"  {n}" for n, _ in ungraded))
     with open(os.path.join(a.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
@@ -373,6 +422,11 @@ def main():
     if not a.quiet:
         print_failures(graded, sys.stdout)
         print_table(graded, a.src, sys.stdout)
+        if ungraded:
+            print(f"\nnot graded here (skipped; their {sum(p for _, p in ungraded)} points are left out"
+                  " of the totals above):", file=sys.stdout)
+            for n, p in ungraded:
+                print(f"  {n}", file=sys.stdout)
         print(f"\ndetails: {os.path.relpath(a.out)}/results.json (Gradescope), "
               f"{os.path.relpath(a.out)}/junit/ (JUnit), {os.path.relpath(a.out)}/tap/ (bats' output)")
     if a.require:

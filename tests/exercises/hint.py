@@ -7,14 +7,18 @@
 
 Each exercise keeps a few hints in tests/exercises/hints/chNN_NAME.txt, in
 order from a nudge to a near-answer; none gives the answer itself. A hint is
-a heading line "## title", an optional line "fits: WORDS; WORDS" (words from
-the names of the tests it helps with: the grader points a failing test at
-it), then its text. Lines starting with "#" before the first hint are notes.
+a heading line "## title", an optional line "fits: WORDS; WORDS" (phrases
+from the names of the tests it helps with, matched as whole words: the
+grader points a failing test at the hint with the longest phrase in its
+name), an optional line "about: WORDS; WORDS" (phrases of a failure's own
+hint: line that this hint is about, whatever the test: they come first),
+then its text. Lines starting with "#" before the first hint are notes.
 How many hints you have seen is kept in grade/hints-seen.txt (grade/ is
 ignored by git; RESET=1 starts one exercise over; WB_HINT_STATE=FILE keeps
 it elsewhere).
 """
 import os
+import re
 import signal
 import sys
 
@@ -33,11 +37,13 @@ def hints_of(exercise):
         for line in f:
             line = line.rstrip("\n")
             if line.startswith("## "):
-                hints.append({"title": line[3:].strip(), "fits": [], "text": []})
+                hints.append({"title": line[3:].strip(), "fits": [], "about": [], "text": []})
             elif not hints:
                 continue
             elif line.startswith("fits:") and not hints[-1]["text"]:
                 hints[-1]["fits"] = [w.strip().lower() for w in line[5:].split(";") if w.strip()]
+            elif line.startswith("about:") and not hints[-1]["text"]:
+                hints[-1]["about"] = [w.strip().lower() for w in line[6:].split(";") if w.strip()]
             else:
                 hints[-1]["text"].append(line)
     for h in hints:
@@ -45,15 +51,36 @@ def hints_of(exercise):
     return hints
 
 
-def fitting(exercise, test_name):
-    """The number (from 1) of the first hint whose fits: words are in the
-    test's name, and how many hints there are; (0, n) when none fits."""
-    hints = hints_of(exercise)
-    name = test_name.lower()
+def fits_in(phrase, name):
+    """Whether a fits: phrase is in a test's name as whole words: "err" is in
+    "answers ERR negative", not in "an error"."""
+    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", name) is not None
+
+
+def best_fit(hints, key, text):
+    """The number of the hint with the longest of its KEY phrases in text
+    (whole words), the first of equals; 0 when none is."""
+    best, best_size = 0, 0
     for i, h in enumerate(hints, 1):
-        if any(w in name for w in h["fits"]):
-            return i, len(hints)
-    return 0, len(hints)
+        for phrase in h[key]:
+            size = len(phrase.split())
+            if size > best_size and fits_in(phrase, text):
+                best, best_size = i, size
+    return best
+
+
+def fitting(exercise, test_name, message=""):
+    """The number (from 1) of the hint that fits a failing test best, and how
+    many hints there are; (0, n) when none fits. A hint whose about: phrase
+    is in the failure's own hint: line (MESSAGE, the test's output) is about
+    what went wrong this time, and comes first; else a hint fits when one of
+    its fits: phrases is in the test's name. Phrases match as whole words;
+    of several hints, the one with the longest phrase (the most specific)
+    wins, then the first."""
+    hints = hints_of(exercise)
+    said = " ".join(l for l in message.lower().splitlines() if l.startswith("hint:"))
+    best = best_fit(hints, "about", said) if said else 0
+    return best or best_fit(hints, "fits", test_name.lower()), len(hints)
 
 
 def exercises_with_hints():
