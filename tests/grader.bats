@@ -480,6 +480,10 @@ EOF
     # every result comes, then main waits in pthread_join() forever
     cp "$WB_ROOT/solutions/ch02/transfer.c" "$copy/exercises/ch02/transfer.c"
     cp "$WB_ROOT/solutions/ch03/bounded_pool.c" "$copy/exercises/ch03/bounded_pool.c"
+    # every run of this pool hangs, so the copy's suite gives a run 4 s, not
+    # 10 to 30: the report is the same, and the test takes a minute less
+    sed -i -E 's/\bpool (10|20) /pool 4 /; s/timeout 30 env TSAN/timeout 6 env TSAN/' \
+        "$copy/tests/exercises/ch03_bounded_pool.bats"
     python3 - "$copy/exercises/ch03/bounded_pool.c" <<'EOF'
 import sys
 s = open(sys.argv[1]).read()
