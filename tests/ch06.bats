@@ -298,12 +298,14 @@ EOF
     echo "$BATS_TEST_TMPDIR/on_terminal.py"
 }
 
-# A command that says "ready", and "continued" on SIGCONT, then sleeps.
+# A command that says "ready", and "continued" on SIGCONT, then sleeps. Each
+# line is one write(), so a Ctrl-C typed as soon as a word shows cannot come
+# between the word and its newline.
 sleeper() {
     cat >"$BATS_TEST_TMPDIR/sleeper.py" <<'EOF'
-import signal, time
-signal.signal(signal.SIGCONT, lambda *_: print("continued", flush=True))
-print("ready", flush=True)
+import os, signal, time
+signal.signal(signal.SIGCONT, lambda *_: os.write(1, b"continued\n"))
+os.write(1, b"ready\n")
 time.sleep(60)
 EOF
     echo "$BATS_TEST_TMPDIR/sleeper.py"
