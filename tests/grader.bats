@@ -271,12 +271,20 @@ EOF
     assert_output --partial "make hint EX=ch02/transfer"
 }
 
-@test "make gradescope: the zip grades the solutions to full marks and an empty submission to zero" {
-    local zip="$BATS_TEST_TMPDIR/autograder.zip" root="$BATS_TEST_TMPDIR/autograder"
+# A scratch Gradescope machine: the autograder zip, built from this tree and
+# unpacked into ROOT/source, where Gradescope puts it.
+autograder_root() { # ROOT
+    local zip="$BATS_TEST_TMPDIR/autograder.zip"
     run timeout 60 bash "$HERE/gradescope/build" --out "$zip"
     assert_success
-    mkdir -p "$root/source" "$root/submission/student-repo/exercises"
-    python3 -m zipfile -e "$zip" "$root/source"
+    mkdir -p "$1/source"
+    python3 -m zipfile -e "$zip" "$1/source"
+}
+
+@test "make gradescope: the zip grades the solutions to full marks and an empty submission to zero" {
+    local root="$BATS_TEST_TMPDIR/autograder"
+    autograder_root "$root"
+    mkdir -p "$root/submission/student-repo/exercises"
     [ -f "$root/source/setup.sh" ] && [ -f "$root/source/run_autograder" ]
     # the solutions, submitted as a repository (two exercises, to keep it short)
     cp -r "$WB_ROOT/solutions/ch04" "$WB_ROOT/solutions/ch05" "$root/submission/student-repo/exercises/"
@@ -307,11 +315,9 @@ print(r["output"])' "$root/results/results.json"
 }
 
 @test "make gradescope: only the files a student writes are taken, and an exercise without one is named" {
-    local zip="$BATS_TEST_TMPDIR/autograder.zip" root="$BATS_TEST_TMPDIR/autograder"
-    run timeout 60 bash "$HERE/gradescope/build" --out "$zip"
-    assert_success
-    mkdir -p "$root/source" "$root/submission"
-    python3 -m zipfile -e "$zip" "$root/source"
+    local root="$BATS_TEST_TMPDIR/autograder"
+    autograder_root "$root"
+    mkdir -p "$root/submission"
     # a harness of one's own that prints the verdicts the suite wants, over
     # the untouched skeleton; and the model fib.c, for chapter 4's fib only
     cat >"$root/submission/timer_harness.c" <<'EOF'
