@@ -900,6 +900,11 @@ static void advance(struct server *s, struct conn *c)
         start_request(s, c, &req, status);
         memmove(c->in, c->in + req.used, c->in_len - req.used);
         c->in_len -= req.used;
+
+        /* nothing after /hang is ever answered: forget it, and keep reading
+         * so that we hear when the client leaves */
+        if (c->state == HANGING)
+            c->in_len = 0;
         if (c->state == WRITING && flush(s, c) != 1)
             return;
     }
@@ -924,7 +929,7 @@ static void on_readable(struct server *s, struct conn *c)
     if (n == 0)
         c->peer_eof = 1;
     c->in_len += (size_t)n;
-    if (c->state == DRAINING)
+    if (c->state == DRAINING || c->state == HANGING)
         c->in_len = 0;
 
     /* A client that leaves while held at /hang or a barrier, or while we drain it,
