@@ -19,8 +19,11 @@ static inline const char *wb_lab_url(void)
     size_t len = strlen(env);
     while (len > 1 && env[len - 1] == '/')
         len--;
-    if (len >= sizeof url)
-        wb_die_err(ENAMETOOLONG, "LAB_URL");
+    if (len >= sizeof url) {
+        fprintf(stderr, "%s: LAB_URL is longer than %zu characters\n",
+                program_invocation_short_name, sizeof url - 1);
+        exit(1);
+    }
     memcpy(url, env, len);
     url[len] = '\0';
     return url;
@@ -58,8 +61,41 @@ static inline int wb_split_url(const char *url, char *host, size_t hostlen, char
     return 0;
 }
 
-/* Before fetching: when every URL is on the lab server and nothing listens
- * at its address, say how to start it in one line and exit 1. */
+/* What answers at address a, asked for the lab's /stats: 0 nothing listens,
+ * 1 a lab server, 2 something else (another server, or one that is silent). */
+static inline int wb_lab_at(const struct addrinfo *a)
+{
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return 0;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == -1) {
+        close(fd);
+        return 0;
+    }
+
+    /* ask, and read the answer to its end; three seconds of silence is no lab */
+    static const char ask[] = "GET /stats HTTP/1.0\r\n\r\n";
+    struct timeval three_seconds = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &three_seconds, sizeof three_seconds);
+    char answer[512];
+    size_t got = 0;
+    ssize_t n;
+    if (send(fd, ask, sizeof ask - 1, MSG_NOSIGNAL) == (ssize_t)sizeof ask - 1)
+        while (got < sizeof answer - 1 &&
+               (n = read(fd, answer + got, sizeof answer - 1 - got)) > 0)
+            got += (size_t)n;
+    close(fd);
+    answer[got] = '\0';
+
+    /* the lab's /stats is a 200 with its counters, barrier_rounds among them */
+    int ok = strncmp(answer, "HTTP/1.1 200 ", 13) == 0;
+    if (ok && strstr(answer, "\"barrier_rounds\": ") != NULL)
+        return 1;
+    return 2;
+}
+
+/* Before fetching: when every URL is on the lab server and no lab server
+ * answers at its address, say what to do in one line and exit 1. */
 static inline void wb_require_lab(char **urls, int n)
 {
     const char *lab = wb_lab_url();
@@ -76,22 +112,23 @@ static inline void wb_require_lab(char **urls, int n)
     if (getaddrinfo(host, port, &hints, &ai) != 0)
         return;
 
-    /* try each address once, then hang up before sending anything */
-    int up = 0;
-    for (struct addrinfo *a = ai; a != NULL && !up; a = a->ai_next) {
-        int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
-        if (fd == -1)
-            continue;
-        up = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
-        close(fd);
+    /* each address in turn, until one has a lab server */
+    int found = 0;
+    for (struct addrinfo *a = ai; a != NULL && found != 1; a = a->ai_next) {
+        int here = wb_lab_at(a);
+        if (here > found)
+            found = here;
     }
     freeaddrinfo(ai);
-    if (up)
+    if (found == 1)
         return;
+
+    const char *who =
+        found == 0 ? "no lab server" : "something other than a lab server";
     fprintf(stderr,
-            "%s: no lab server answers at %s: start one with 'make serve' in "
-            "another terminal (or set LAB_URL to where one runs)\n",
-            program_invocation_short_name, lab);
+            "%s: %s answers at %s: start one with 'make serve' in another terminal "
+            "(or set LAB_URL to where one runs)\n",
+            program_invocation_short_name, who, lab);
     exit(1);
 }
 
@@ -107,11 +144,14 @@ static inline char **wb_urls(int argc, char **argv, const struct wb_opts *o, int
         wb_die("calloc");
 
     for (int i = 0; i < n; i++) {
-        if (argc > 0)
+        if (argc > 0) {
             urls[i] = strdup(argv[i]);
-        else if (asprintf(&urls[i], "%s/delay/%d?i=%d", wb_lab_url(), o->delay_ms, i) <
-                 0)
-            urls[i] = NULL;
+        } else {
+            const char *lab = wb_lab_url();
+            int len = asprintf(&urls[i], "%s/delay/%d?i=%d", lab, o->delay_ms, i);
+            if (len < 0)
+                urls[i] = NULL; /* asprintf leaves it undefined */
+        }
         if (urls[i] == NULL)
             wb_die("url");
     }

@@ -16,6 +16,9 @@ setup() {
     load helper
     DRIVER="$BATS_FILE_TMPDIR/driver"
 }
+teardown() {
+    lab_stop
+}
 
 @test "the timeline's axis is as wide as its rows, for a run of ten seconds or more" {
     LC_ALL=C COLUMNS=60 run -0 --separate-stderr timeout 10 "$DRIVER" timeline
@@ -82,5 +85,48 @@ CASES
     LAB_URL= run -0 timeout 10 "$DRIVER" lab_url
     assert_output "http://127.0.0.1:8000"
     run -1 env LAB_URL="http://$(head -c 300 /dev/zero | tr '\0' a)" timeout 10 "$DRIVER" lab_url
-    assert_output --partial "LAB_URL: File name too long"
+    assert_output "driver: LAB_URL is longer than 255 characters"
+}
+
+@test "before a run, the lab check tells a lab server from no server and from another one" {
+    lab_start
+    LAB_URL="$LAB_URL" run -0 --separate-stderr timeout 10 "$DRIVER" require_lab
+    no_sanitizer_report
+    assert_output "a lab server answers"
+    # the check itself is not counted by the lab
+    assert_equal "$(lab_stat served)" 0
+    lab_stop
+
+    local closed
+    closed="http://127.0.0.1:$(closed_port)"
+    LAB_URL=$closed run -1 --separate-stderr timeout 10 "$DRIVER" require_lab
+    assert_equal "$output" ""
+    assert_equal "$stderr" "driver: no lab server answers at $closed: start one with 'make serve' in another terminal (or set LAB_URL to where one runs)"
+
+    # an HTTP server that is not the lab (404 on /stats), and one that never speaks
+    local dir="$BATS_TEST_TMPDIR" kind
+    for kind in web silent; do
+        rm -f "$dir/port"
+        python3 - "$dir/port" "$kind" >/dev/null 2>&1 3>&- <<'PY' &
+import http.server, os, socket, sys, time
+if sys.argv[2] == "web":
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    port = server.server_address[1]
+else:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(port))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever() if sys.argv[2] == "web" else time.sleep(30)
+PY
+        local pid=$!
+        wait_until 10 test -s "$dir/port" || fail "no port file after 10 s"
+        LAB_URL="http://127.0.0.1:$(cat "$dir/port")" run -1 --separate-stderr timeout 10 \
+            "$DRIVER" require_lab
+        kill "$pid"
+        wait "$pid" || true
+        assert_equal "$output" ""
+        assert_stderr_contains "driver: something other than a lab server answers at http://127.0.0.1:"
+    done
 }

@@ -1,6 +1,7 @@
 /* header_driver.c - the shared header's helpers, one at a time, for tests/common.bats
  *
  * Usage: header_driver timeline | parse TEXT MIN MAX | split URL | lab_url
+ *        | require_lab (exits 1 with its message when no lab server answers)
  * Shows: what each helper gives for the input, on one line (the timeline:
  *        as it draws it), so a test can check it without a lab server.
  */
@@ -38,6 +39,17 @@ static void split(const char *url)
         printf("malformed\n");
 }
 
+/* The check every fetch program makes first, on its N lab URLs. */
+static void require_lab(void)
+{
+    struct wb_opts o = WB_OPTS_INIT;
+    int n;
+    char **urls = wb_urls(0, NULL, &o, &n);
+    wb_require_lab(urls, n);
+    wb_urls_free(urls, n);
+    printf("a lab server answers\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "timeline") == 0)
@@ -48,6 +60,8 @@ int main(int argc, char **argv)
         split(argv[2]);
     else if (argc == 2 && strcmp(argv[1], "lab_url") == 0)
         printf("%s\n", wb_lab_url());
+    else if (argc == 2 && strcmp(argv[1], "require_lab") == 0)
+        require_lab();
     else
         return 2;
     return 0;
