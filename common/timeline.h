@@ -131,6 +131,10 @@ static inline void wb_timeline_print(const struct wb_timeline *t, FILE *out)
             to = (int)((s->end - t0) / len * bar);
         }
 
+        /* one that starts as the run ends still gets the last column */
+        if (from > bar - 1)
+            from = bar - 1;
+
         fprintf(out, "%5d ", i);
         for (int c = 0; c < bar; c++) {
             int inside = from >= 0 && c >= from && (c < to || c == from);

@@ -64,8 +64,9 @@ static inline int wb_parse_long(const char *s, long min, long max, long *out)
     if (!digit_first && !minus_digit)
         return -1;
 
+    /* strtol reports overflow only through errno */
     char *end;
-    errno = 0; /* strtol reports overflow only through errno */
+    errno = 0;
     long v = strtol(s, &end, 10);
 
     if (end == s || *end != '\0' || errno == ERANGE)

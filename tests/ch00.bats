@@ -88,6 +88,11 @@ assert_still_serving() {
     assert_output "labserver listening on http://127.0.0.1:$(cat "$dir/port")"
 }
 
+@test "a port file it cannot write is named as given, with the reason" {
+    run -1 timeout 10 "$WB_BIN/ch00/labserver" -p 0 --port-file /nonexistent/dir/port
+    assert_output "labserver: --port-file /nonexistent/dir/port: No such file or directory"
+}
+
 @test "GET / answers a small page" {
     run -0 curl -sf --max-time 5 "$LAB_URL/"
     assert_output --partial "<h1>the lab</h1>"

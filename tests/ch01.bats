@@ -104,6 +104,16 @@ costs_far_more() {
     every_row_measured "arithmetic step" "loopback TCP round trip" "write 4 KiB"
 }
 
+@test "io_latency with a LAB_URL that is not an http://host:port address says so" {
+    local url
+    for url in htp://127.0.0.1:8000 http://127.0.0.1:99999; do
+        LAB_URL=$url run -0 timeout 60 "$WB_BIN/ch01/io_latency" -r 1
+        no_sanitizer_report
+        assert_line --regexp "^lab server request \(/bytes/0\) +not measured: ${url//./\\.}/bytes/0: .+\$"
+        assert_line --regexp '^ +\(LAB_URL is not an http://host:port address: check it\)$'
+    done
+}
+
 @test "io_latency -q leaves out the hint, for scripts" {
     LAB_URL="http://127.0.0.1:$(closed_port)" run -0 timeout 60 "$WB_BIN/ch01/io_latency" -q -r 1
     no_sanitizer_report

@@ -38,6 +38,13 @@ teardown() {
     assert_line --index 3 --regexp '^    2 \.{7}x{12}\.{33}$'
 }
 
+@test "the timeline gives a task that starts as the run ends its last column" {
+    LC_ALL=C COLUMNS=60 run -0 --separate-stderr timeout 10 "$DRIVER" timeline_end
+    no_sanitizer_report
+    assert_line --index 2 --regexp '^    1 \.{51}x$'
+    assert_line --index 3 --regexp '^    2 \.{26}#{26}$'
+}
+
 @test "numbers are parsed whole and strictly: no white space, no plus sign" {
     local text want
     while IFS='|' read -r text want; do

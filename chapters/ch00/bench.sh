@@ -53,7 +53,16 @@ CONF
 nginx_pid=$!
 ./ch00/labserver -p 0 --port-file "$tmp/port" >/dev/null &
 lab_pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && curl -sf -o /dev/null "http://127.0.0.1:$nport/bytes/100" && break; sleep 0.05; done
+for _ in $(seq 100); do [ -s "$tmp/port" ] && curl -sf --noproxy '*' -o /dev/null "http://127.0.0.1:$nport/bytes/100" && break; sleep 0.05; done
+if ! curl -sf --noproxy '*' -o /dev/null "http://127.0.0.1:$nport/bytes/100"; then
+    echo "bench.sh: nginx did not start on port $nport; its error log:" >&2
+    cat "$tmp/logs/error.log" >&2 2>/dev/null || true
+    exit 1
+fi
+if [ ! -s "$tmp/port" ]; then
+    echo "bench.sh: the lab server did not start" >&2
+    exit 1
+fi
 lport=$(cat "$tmp/port")
 
 rate() { # requests per second that wrk measured

@@ -581,8 +581,8 @@ static void log_request(const struct server *s, const struct conn *c)
     if (!s->verbose)
         return;
     long long bytes = c->body_sent + (long long)c->out_len;
-    fprintf(stderr, "labserver: \"%s\" %d %lld bytes %.3f s\n", c->line, c->status,
-            bytes, wb_now() - c->t_req);
+    fprintf(stderr, "%s: \"%s\" %d %lld bytes %.3f s\n", program_invocation_short_name,
+            c->line, c->status, bytes, wb_now() - c->t_req);
 }
 
 /* How much of the body the next write may take: all it can, up to 64 KiB of the
@@ -776,7 +776,8 @@ static void drip_start(struct server *s, struct conn *c)
     /* send each small piece at once, instead of letting the kernel gather them */
     int one = 1;
     if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
-        fprintf(stderr, "labserver: setsockopt TCP_NODELAY: %s\n", strerror(errno));
+        fprintf(stderr, "%s: setsockopt TCP_NODELAY: %s\n",
+                program_invocation_short_name, strerror(errno));
 
     long n = c->number < DRIP_MAX ? c->number : DRIP_MAX;
     c->drip = 1;
@@ -967,7 +968,8 @@ static void on_timer(struct server *s, struct conn *c)
         break;
     case READING:
         c->keep_alive = 0;
-        c->head_only = 0; /* whatever the last request was, this answer has a body */
+        /* whatever the last request was, this answer has a body */
+        c->head_only = 0;
         c->t_req = wb_now();
         snprintf(c->line, sizeof c->line, "(no full request within %.1f s)",
                  s->read_timeout_ms / 1e3);
@@ -983,7 +985,8 @@ static void on_timer(struct server *s, struct conn *c)
 /* A connection we cannot take is told nothing: it is closed, and we say why. */
 static void refuse(int fd, int err)
 {
-    fprintf(stderr, "labserver: cannot take a connection: %s\n", strerror(err));
+    fprintf(stderr, "%s: cannot take a connection: %s\n", program_invocation_short_name,
+            strerror(err));
     close(fd);
 }
 
@@ -1047,7 +1050,8 @@ static void on_accept(struct server *s)
         /* accept4 says EMFILE before it looks at the backlog: it may be empty */
         if (fd == -1)
             return;
-        fprintf(stderr, "labserver: out of file descriptors, refused a connection\n");
+        fprintf(stderr, "%s: out of file descriptors, refused a connection\n",
+                program_invocation_short_name);
     }
 }
 
@@ -1120,12 +1124,16 @@ static _Noreturn void port_taken(long port)
 {
     long other = port < 65535 ? port + 1 : 8001;
 
-    fprintf(
-        stderr,
-        "labserver: port %ld is taken: a lab server may already be running there\n"
-        "labserver: use it, or start one more on another port: make serve PORT=%ld\n"
-        "labserver: and point the programs at that one: LAB_URL=http://127.0.0.1:%ld\n",
-        port, other, other);
+    const char *me = program_invocation_short_name;
+    fprintf(stderr,
+            "%s: port %ld is taken: a lab server may already be running there\n", me,
+            port);
+    fprintf(stderr,
+            "%s: use it, or start one more on another port: make serve PORT=%ld\n", me,
+            other);
+    fprintf(stderr,
+            "%s: and point the programs at that one: LAB_URL=http://127.0.0.1:%ld\n",
+            me, other);
     exit(1);
 }
 
@@ -1163,18 +1171,20 @@ static int listen_on(long port, long *bound)
 /* Write the port to FILE atomically: a reader sees no file or the whole number. */
 static void write_port_file(const char *file, long port)
 {
-    char tmp[4096];
+    char tmp[4096], option[4096];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", file, (long)getpid());
+    snprintf(option, sizeof option, "--port-file %s", file);
 
+    /* an error names the file the user gave, not our temporary one */
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
-        wb_die(tmp);
+        wb_die(option);
     if (fprintf(f, "%ld\n", port) < 0)
-        wb_die(tmp);
+        wb_die(option);
     if (fclose(f) == EOF)
-        wb_die(tmp);
+        wb_die(option);
     if (rename(tmp, file) == -1)
-        wb_die(file);
+        wb_die(option);
 }
 
 /* SIGPIPE would kill us when a client leaves mid-answer: take EPIPE instead.
@@ -1274,21 +1284,21 @@ int main(int argc, char **argv)
     free(s.by_fd);
     free(s.heap);
     free(s.rounds);
-    fprintf(stderr, "labserver: stopped\n");
+    fprintf(stderr, "%s: stopped\n", program_invocation_short_name);
     return 0;
 }
 
 /* --- options -------------------------------------------------------------------- */
 
-static void usage(FILE *out)
+/* --help: all of this on stdout, exit 0; a bad option: line one on stderr, exit 2 */
+static _Noreturn void usage(int status)
 {
-    fprintf(
-        out,
-        "Usage: labserver [-p PORT] [-d MS] [-t S] [-b S] [--port-file FILE] [-v]\n");
-    if (out == stderr)
-        return; /* a usage error: the one line; --help: all of it */
-    fprintf(
-        out,
+    fprintf(status ? stderr : stdout,
+            "Usage: %s [-p PORT] [-d MS] [-t S] [-b S] [--port-file FILE] [-v]\n",
+            program_invocation_short_name);
+    if (status != 0)
+        exit(status);
+    printf(
         "  -p PORT           port on 127.0.0.1 (default 8000; 0 = any free port)\n"
         "  -d MS             delay of GET / in milliseconds (default 100)\n"
         "  -t S              answer 408 when no full request came in S seconds (10)\n"
@@ -1308,6 +1318,7 @@ static void usage(FILE *out)
         "  /drip/N           N bytes in pieces of 1 to 100 with a pause after each\n"
         "                    (at most 1 MiB)\n"
         "  /stats            counters as JSON; /stats?reset=1 resets them\n");
+    exit(0);
 }
 
 static void parse_options(int argc, char **argv, struct server *s, long *port,
@@ -1316,7 +1327,7 @@ static void parse_options(int argc, char **argv, struct server *s, long *port,
     static const struct option longopts[] = {
         {"port-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
-        {0},
+        {NULL, 0, NULL, 0},
     };
     int opt;
 
@@ -1334,12 +1345,10 @@ static void parse_options(int argc, char **argv, struct server *s, long *port,
             break;
         case 'P': *port_file = optarg; break;
         case 'v': s->verbose = 1; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        case 'h': usage(0);
+        default: usage(2);
         }
     }
-    if (wb_extra_argument(argc, argv)) {
-        usage(stderr);
-        exit(2);
-    }
+    if (wb_extra_argument(argc, argv))
+        usage(2);
 }

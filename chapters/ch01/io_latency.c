@@ -109,6 +109,16 @@ static void op_lab(void *arg)
     exit(1);
 }
 
+/* What to do about the lab request's failure, by what curl says went wrong. */
+static const char *lab_hint(CURLcode rc)
+{
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+        return "start a lab server with 'make serve', or set LAB_URL";
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
+        return "LAB_URL is not an http://host:port address: check it";
+    return "something answers there, but not as a lab server: check LAB_URL";
+}
+
 static void row_lab(struct ladder *l, int hints)
 {
     const char *name = "lab server request (/bytes/0)";
@@ -139,10 +149,7 @@ static void row_lab(struct ladder *l, int hints)
     } else {
         char why[1200];
         snprintf(why, sizeof why, "%s: %s", url, curl_easy_strerror(rc));
-        const char *hint = "start a lab server with 'make serve', or set LAB_URL";
-        if (rc != CURLE_COULDNT_CONNECT)
-            hint = "something answers there, but not as a lab server: check LAB_URL";
-        ladder_missing(name, why, hints ? hint : NULL);
+        ladder_missing(name, why, hints ? lab_hint(rc) : NULL);
     }
     curl_easy_cleanup(lab);
 }

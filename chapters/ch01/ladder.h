@@ -72,7 +72,9 @@ static inline void ladder_missing(const char *name, const char *why, const char 
 static inline void ladder_arith(void *arg)
 {
     (void)arg;
-    unsigned long x = ladder_sink; /* values the compiler cannot know */
+
+    /* start from values the compiler cannot know */
+    unsigned long x = ladder_sink;
     unsigned long mul = ladder_sink | 1;
     for (int i = 0; i < 1000; i++)
         x = x * mul + 1;

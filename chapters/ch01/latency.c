@@ -135,15 +135,23 @@ static void op_fork(void *arg)
     pid_t pid = fork();
     if (pid == -1)
         wb_die("fork");
+
+    /* the child only ends: _exit runs no atexit handlers and flushes nothing */
     if (pid == 0)
-        _exit(0); /* runs no atexit handlers, flushes nothing */
+        _exit(0);
 
     int status;
     if (waitpid(pid, &status, 0) == -1)
         wb_die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "%s: a child did not exit with status 0\n",
-                program_invocation_short_name);
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "%s: child %d was killed by signal %d (%s)\n",
+                program_invocation_short_name, (int)pid, WTERMSIG(status),
+                strsignal(WTERMSIG(status)));
+        exit(1);
+    }
+    if (WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: child %d exited with status %d\n",
+                program_invocation_short_name, (int)pid, WEXITSTATUS(status));
         exit(1);
     }
 }

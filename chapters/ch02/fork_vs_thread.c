@@ -24,10 +24,17 @@ static void reap(pid_t pid)
             wb_die("waitpid");
     }
 
-    /* a child that failed sets no errno: say so ourselves */
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "%s: child %d did not exit with status 0\n",
-                program_invocation_short_name, (int)pid);
+    /* a child that failed sets no errno: say how it ended (with `| head`,
+     * SIGPIPE: it wrote to a pipe nobody reads any more) */
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "%s: child %d was killed by signal %d (%s)\n",
+                program_invocation_short_name, (int)pid, WTERMSIG(status),
+                strsignal(WTERMSIG(status)));
+        exit(1);
+    }
+    if (WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: child %d exited with status %d\n",
+                program_invocation_short_name, (int)pid, WEXITSTATUS(status));
         exit(1);
     }
 }
@@ -81,7 +88,9 @@ static void show_process(void)
 static void *set_to_one(void *arg)
 {
     int *value = arg;
-    *value = 1; /* main reads it only after pthread_join: no data race */
+
+    /* main reads it only after pthread_join: no data race */
+    *value = 1;
     printf("thread:  thread %d (in process %d) sets value = 1\n", gettid(), getpid());
     return NULL;
 }

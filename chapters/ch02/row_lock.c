@@ -101,7 +101,7 @@ static int parse_options(int argc, char **argv, struct shop *s);
 
 int main(int argc, char **argv)
 {
-    struct shop s = {.items = 1000000, .row_lock = PTHREAD_MUTEX_INITIALIZER};
+    struct shop s = {.items = 10000000, .row_lock = PTHREAD_MUTEX_INITIALIZER};
     int threads = parse_options(argc, argv, &s);
 
     long start = threads * s.items;
@@ -158,7 +158,7 @@ static _Noreturn void usage(int status)
               "'... LOST n updates'.\n\n"
               "  --lock      take the row lock around each update\n"
               "  -t THREADS  sellers (default 4)\n"
-              "  -i ITEMS    items each seller sells (default 1000000)\n",
+              "  -i ITEMS    items each seller sells (default 10000000)\n",
               stdout);
     exit(status);
 }

@@ -1,7 +1,7 @@
 /* header_driver.c - the shared header's helpers, one at a time, for tests/common.bats
  *
- * Usage: header_driver timeline | parse TEXT MIN MAX | split URL | lab_url
- *        | require_lab (exits 1 with its message when no lab server answers)
+ * Usage: header_driver timeline | timeline_end | parse TEXT MIN MAX | split URL
+ *        | lab_url | require_lab (exits 1 with its message when no lab answers)
  * Shows: what each helper gives for the input, on one line (the timeline:
  *        as it draws it), so a test can check it without a lab server.
  */
@@ -15,6 +15,20 @@ static void timeline(void)
     wb_span_set(&tl, 0, 100.0, 113.5);
     wb_span_set(&tl, 2, 102.0, 105.0);
     wb_task_failed(&tl, 2);
+    wb_timeline_print(&tl, stdout);
+    wb_timeline_free(&tl);
+}
+
+/* Three tasks; the second starts and fails as the run ends, the third after
+ * the first has ended. */
+static void timeline_end(void)
+{
+    struct wb_timeline tl;
+    wb_timeline_init(&tl, 3);
+    wb_span_set(&tl, 0, 100.0, 110.0);
+    wb_span_set(&tl, 1, 110.0, 110.0);
+    wb_task_failed(&tl, 1);
+    wb_span_set(&tl, 2, 105.0, 110.0);
     wb_timeline_print(&tl, stdout);
     wb_timeline_free(&tl);
 }
@@ -54,6 +68,8 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "timeline") == 0)
         timeline();
+    else if (argc == 2 && strcmp(argv[1], "timeline_end") == 0)
+        timeline_end();
     else if (argc == 5 && strcmp(argv[1], "parse") == 0)
         parse(argv[2], argv[3], argv[4]);
     else if (argc == 3 && strcmp(argv[1], "split") == 0)
