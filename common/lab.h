@@ -98,10 +98,11 @@ static inline int wb_lab_at(const struct addrinfo *a)
  * answers at its address, say what to do in one line and exit 1. */
 static inline void wb_require_lab(char **urls, int n)
 {
+    /* a URL elsewhere reports its own failure: check only when all are here */
     const char *lab = wb_lab_url();
     for (int i = 0; i < n; i++)
         if (strncmp(urls[i], lab, strlen(lab)) != 0)
-            return; /* some URL is elsewhere: each reports its own failure */
+            return;
 
     char host[256], port[16];
     const char *path;
