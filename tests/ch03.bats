@@ -36,6 +36,10 @@ setup() {
 }
 teardown() {
     [ -z "${BG_PID:-}" ] || kill "$BG_PID" 2>/dev/null || true
+    if [ -n "${ODD_PID:-}" ]; then
+        kill "$ODD_PID" 2>/dev/null || true
+        wait "$ODD_PID" 2>/dev/null || true
+    fi
 }
 
 # The result lines "[i] N bytes in S s  URL" of the last run: count, indices.
@@ -50,6 +54,39 @@ mismatched_results() {
 
 # The PIDs of a process's children, from procfs (no procps needed).
 children_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' \n' ' ' | sed 's/ $//'; }
+# The same, less those that have exited and wait to be reaped.
+running_children_of() {
+    local c
+    for c in $(children_of "$1"); do ended "$c" || echo "$c"; done
+}
+
+# odd_start: a tiny HTTP/1.0 server on a free port, for answers the lab
+# server never gives; sets ODD_URL (teardown stops it). /short promises
+# Content-Length: 100 and sends 5 bytes; /long-header is a valid 200 whose
+# header is over 3000 bytes long, with a body of 5 bytes.
+odd_start() {
+    local portfile="$BATS_TEST_TMPDIR/odd.port"
+    timeout 60 python3 - "$portfile" 3>&- <<'PY' &
+import os, socket, sys
+
+srv = socket.create_server(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(srv.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    conn, _ = srv.accept()
+    with conn:
+        path = conn.recv(4096).split()[1]
+        if path == b"/short":
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nhello")
+        elif path == b"/long-header":
+            pad = b"X-Padding: " + b"a" * 3000 + b"\r\n"
+            conn.sendall(b"HTTP/1.0 200 OK\r\n" + pad + b"Content-Length: 5\r\n\r\nhello")
+PY
+    ODD_PID=$!
+    wait_until 20 test -s "$portfile" || fail "the test's HTTP server did not start"
+    ODD_URL="http://127.0.0.1:$(cat "$portfile")"
+}
 
 # True for the green-thread programs under TSan, which this suite leaves out
 # (see the top).
@@ -172,6 +209,33 @@ Usage: pool_fetch [-q] [-w W] [--mode MODE] [-n N] [-d MS] [URL...]"
     grep -q '^used time: ' "$BATS_TEST_TMPDIR/out"
 }
 
+# Two workers: the one that fetched /delay/100 leaves, and the one left holds
+# /hang until it is killed.
+@test "pool_fetch names the worker that died and how, on the task it held" {
+    timeout 30 "$WB_BIN/ch03/pool_fetch" -q --mode process -w 2 "$LAB_URL/hang" \
+        "$LAB_URL/delay/100" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    BG_PID=$!
+    local i pool="" worker=""
+    for i in $(seq 1 400); do # bounded: until only /hang's worker is left
+        pool=$(children_of "$BG_PID")
+        [ -n "$pool" ] && worker=$(running_children_of "$pool")
+        [[ "$worker" =~ ^[0-9]+$ ]] && [ "$(lab_stat served)" = 1 ] &&
+            [ "$(lab_stat active)" = 1 ] && break
+        sleep 0.05
+    done
+    [[ "$worker" =~ ^[0-9]+$ ]] || fail "no single worker left holding /hang: '$worker'"
+    kill -KILL "$worker"
+    local rc=0
+    wait "$BG_PID" || rc=$?
+    BG_PID=""
+    assert_equal "$rc" 1
+    run cat "$BATS_TEST_TMPDIR/err"
+    assert_output "pool_fetch: $LAB_URL/hang: worker $worker killed by signal 9 (Killed)"
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line --regexp '^\[1\] [0-9]+ bytes in [0-9.]+ s  .*/delay/100$'
+    assert_line --regexp '^process use time: [0-9.]+ s$'
+}
+
 @test "pool_fetch -w 3 never has more than 3 fetches out, in either mode, and keeps input order" {
     # Each URL is slower than the next, so the answers arrive out of input order.
     local n=10 step=20 i urls=()
@@ -256,6 +320,44 @@ Usage: pool_fetch [-q] [-w W] [--mode MODE] [-n N] [-d MS] [URL...]"
     assert_line --regexp '^\[1\] 200 bytes in '
     refute_line --regexp '^\[0\] '
     assert_stderr_contains ": URL too long"
+}
+
+@test "green_fetch fails a body shorter than its Content-Length, as libcurl does" {
+    left_out green_fetch && skip "green_fetch is not run under TSan (see the top of this file)"
+    odd_start
+    run --separate-stderr -1 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_fetch" -q \
+        "$ODD_URL/short" "$LAB_URL/bytes/100"
+    no_sanitizer_report
+    refute_line --regexp '^\[0\] '
+    assert_line --regexp '^\[1\] 100 bytes in '
+    assert_equal "$(real_stderr)" \
+        "green_fetch: $ODD_URL/short: transfer closed with 95 bytes remaining to read"
+    # what the libcurl programs say
+    run --separate-stderr -1 timeout 30 "$WB_BIN/ch03/sequential_fetch" -q "$ODD_URL/short"
+    assert_stderr_contains "sequential_fetch: $ODD_URL/short: transfer closed with 95 bytes remaining"
+}
+
+@test "green_fetch says a header too long for it is too long, not that it is not HTTP" {
+    left_out green_fetch && skip "green_fetch is not run under TSan (see the top of this file)"
+    odd_start
+    run --separate-stderr -1 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_fetch" -q \
+        "$ODD_URL/long-header" "$LAB_URL/bytes/100"
+    no_sanitizer_report
+    refute_line --regexp '^\[0\] '
+    assert_line --regexp '^\[1\] 100 bytes in '
+    assert_equal "$(real_stderr)" "green_fetch: $ODD_URL/long-header: header too long"
+}
+
+@test "green_fetch names a port out of range as a bad port, not a bad URL" {
+    left_out green_fetch && skip "green_fetch is not run under TSan (see the top of this file)"
+    run --separate-stderr -1 "${GREEN[@]}" timeout 30 "$WB_BIN/ch03/green_fetch" -q \
+        "http://127.0.0.1:99999/" "http://127.0.0.1:http/" "http://:80/" "$LAB_URL/bytes/100"
+    no_sanitizer_report
+    assert_line --regexp '^\[3\] 100 bytes in '
+    assert_equal "$(result_lines)" 1
+    assert_equal "$(real_stderr)" "green_fetch: http://127.0.0.1:99999/: bad port: not a number from 1 to 65535
+green_fetch: http://127.0.0.1:http/: bad port: not a number from 1 to 65535
+green_fetch: http://:80/: not an http:// URL"
 }
 
 @test "sequential_fetch takes at least 5 times as long as thread_fetch over ten 200 ms pages" {

@@ -191,3 +191,15 @@ fake_start() {
     assert_stderr_contains "connect to 127.0.0.1:$port: Connection refused"
     assert_stderr_contains "is fib_server running"
 }
+
+# Each client holds a descriptor: under a limit of 50, socket() fails long
+# before the hundredth, and that is no failed connection.
+@test "fib_client says when socket() runs out of descriptors, and how to get more" {
+    run --separate-stderr -1 timeout 10 bash -c 'ulimit -n 50 && exec "$0" "$@"' \
+        "$CLIENT" -p "$FIB_PORT" -c 100 -k 2 --check
+    assert_output ""
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_stderr_contains "fib_client: socket for client "
+    assert_stderr_contains " of 100: Too many open files (try a smaller -c, or raise the open-file limit with ulimit -n)"
+    [[ "$stderr" != *"connect to"* ]] || fail "a socket() failure told as a connect failure: $stderr"
+}

@@ -105,9 +105,10 @@ struct hub *green_hub(void)
  * mprotect() fails. Say so before spawning any, rather than halfway. */
 static void check_map_count(int n)
 {
+    /* the limit; with no procfs, say nothing: mprotect() will tell */
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
     if (f == NULL)
-        return; /* no procfs: mprotect() will tell */
+        return;
     long limit;
     int got = fscanf(f, "%ld", &limit);
     fclose(f);
@@ -163,7 +164,8 @@ void green_spawn(struct hub *h, int i, void *arg)
         wb_die("getcontext");
     g->ctx.uc_stack.ss_sp = g->stack;
     g->ctx.uc_stack.ss_size = GREEN_STACK_SIZE;
-    g->ctx.uc_link = NULL; /* green_main() never returns */
+    /* nothing to link to: green_main() never returns */
+    g->ctx.uc_link = NULL;
     makecontext(&g->ctx, green_main, 0);
     h->live++;
 }

@@ -21,26 +21,47 @@
 /* One green thread: its saved registers, its stack, and what it works on. */
 struct green {
     ucontext_t ctx;
-    char *stack; /* GREEN_STACK_SIZE bytes, with a guard page below */
-    int i;       /* its number: 0 to n - 1 */
-    int done;    /* its body has returned */
-    void *arg;   /* given to green_spawn(), for the body to use */
+
+    /* GREEN_STACK_SIZE bytes, with a guard page below */
+    char *stack;
+
+    /* its number: 0 to n - 1 */
+    int i;
+
+    /* 1 once its body has returned */
+    int done;
+
+    /* given to green_spawn(), for the body to use */
+    void *arg;
 };
 
 /* The hub runs on main()'s own stack and resumes one green thread at a time. */
 struct hub {
     ucontext_t ctx;
-    const void *stack; /* main()'s stack, as ASan tells at the first switch */
+
+    /* main()'s stack, as ASan tells at the first switch */
+    const void *stack;
     size_t stack_size;
-    char *stacks; /* one mapping for all: a guard page, a stack, a guard page, ... */
-    size_t slot;  /* a guard page and a stack */
+
+    /* One mapping for all the stacks: a guard page, a stack, a guard page, ...
+     * A slot is a guard page and a stack. */
+    char *stacks;
+    size_t slot;
     struct green *greens;
     int n;
-    void (*body)(struct green *g); /* what every green thread runs */
-    struct green *current;         /* the one running, or the last one that ran */
-    int live;                      /* spawned and not done */
-    int turns;                     /* how many times the hub resumed one */
-    int ep; /* where green threads wait for sockets (green_socket.h), or -1 */
+
+    /* what every green thread runs */
+    void (*body)(struct green *g);
+
+    /* the one running, or the last one that ran */
+    struct green *current;
+
+    /* how many are spawned and not done; how many times the hub resumed one */
+    int live;
+    int turns;
+
+    /* where green threads wait for sockets (green_socket.h), or -1 */
+    int ep;
 };
 
 /* Room for n green threads, each to run body(g) on its own stack; none spawned

@@ -16,19 +16,23 @@
 #include "green.h"
 #include "green_socket.h"
 
+/* fail(), and what a URL or an answer says: HTTP/1.0's text, with no I/O */
+#include "http_parse.h"
+
 #include <getopt.h>
 #include <netdb.h>
 #include <sys/socket.h>
-
-#define WHY_SIZE 256
 
 static void parse_options(int argc, char **argv, struct wb_opts *o);
 
 /* What every green thread's fetch_content() shares: green_spawn() hands it over. */
 struct crawl {
-    char **urls; /* green thread i fetches urls[i] */
+    /* green thread i fetches urls[i] */
+    char **urls;
     struct wb_timeline tl;
-    int failed; /* fetches that failed */
+
+    /* how many fetches failed */
+    int failed;
 };
 
 /* monkey.patch_all(), in C, down to the #undef: in the code between, these
@@ -41,12 +45,6 @@ struct crawl {
 #define write(fd, buf, len) green_io(fd, NULL, buf, len)
 
 /* ---- ordinary blocking code, as the talk's fetch_content ---- */
-
-static int fail(char *why, const char *reason)
-{
-    snprintf(why, WHY_SIZE, "%s", reason);
-    return -1;
-}
 
 /* A connected socket, or -1 and the reason in why. getaddrinfo() is not
  * patched: for 127.0.0.1 or localhost it answers at once. */
@@ -63,7 +61,8 @@ static int dial(const char *host, const char *port, char *why)
         fail(why, strerror(errno));
     } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
         fail(why, strerror(errno));
-        close(fd); /* never connected: nothing to lose */
+        /* never connected: nothing to lose */
+        close(fd);
         fd = -1;
     }
     freeaddrinfo(ai);
@@ -85,7 +84,7 @@ static int send_all(int fd, const char *buf, size_t len, char *why)
 }
 
 /* Read the answer to EOF (HTTP/1.0 ends it so), the first bytes into head to
- * find the status and where the body starts: 0 and the body's size, or -1. */
+ * check the status and the body's length: 0 and the body's size, or -1. */
 static int read_answer(int fd, long long *bytes, char *why)
 {
     char head[2048], rest[4096];
@@ -106,18 +105,8 @@ static int read_answer(int fd, long long *bytes, char *why)
     if (k == -1)
         return fail(why, strerror(errno));
 
-    /* the status: 400 and up fail, as urlopen raises HTTPError */
-    head[kept] = '\0';
-    char *end = strstr(head, "\r\n\r\n");
-    int status = 0;
-    if (end == NULL || sscanf(head, "HTTP/%*d.%*d %d", &status) != 1)
-        return fail(why, "not HTTP");
-    if (status >= 400) {
-        snprintf(why, WHY_SIZE, "HTTP error %d", status);
-        return -1;
-    }
-    *bytes += (long long)kept - (end + 4 - head);
-    return 0;
+    /* the status, the header and the body's length (http_parse.h) */
+    return check_answer(head, kept, sizeof head, bytes, why);
 }
 
 /* A blocking HTTP/1.0 GET: 0 and the body's size, or -1 and the reason in why. */
@@ -128,7 +117,7 @@ static int fetch(const char *url, long long *bytes, char *why)
 
     /* the request, whole or not at all */
     if (wb_split_url(url, host, sizeof host, port, sizeof port, &path) == -1)
-        return fail(why, "not an http:// URL");
+        return fail(why, url_problem(url));
     int n =
         snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
     if (n >= (int)sizeof req)
@@ -185,7 +174,9 @@ int main(int argc, char **argv)
     int n;
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
     wb_require_lab(urls, n);
-    wb_raise_fd_limit(1); /* a socket per green thread */
+
+    /* a socket per green thread */
+    wb_raise_fd_limit(1);
 
     /* the hub with its epoll set, where the patched calls wait; the shared record */
     struct hub h;

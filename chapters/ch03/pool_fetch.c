@@ -23,7 +23,10 @@
 
 struct options {
     struct wb_opts common;
-    int workers, process_pool, thread_pool; /* --mode: one pool or both */
+    int workers;
+
+    /* --mode: one pool or both */
+    int process_pool, thread_pool;
 };
 static void parse_options(int argc, char **argv, struct options *opt);
 
@@ -31,8 +34,12 @@ static void parse_options(int argc, char **argv, struct options *opt);
 struct job {
     char **urls;
     int n, workers;
-    struct result *res; /* res[i]: in MAP_SHARED memory */
-    int tasks;          /* the read end of the task pipe */
+
+    /* res[i]: task i's result, in MAP_SHARED memory */
+    struct result *res;
+
+    /* the read end of the task pipe */
+    int tasks;
 };
 
 /* A worker, thread or process: take task numbers (each one atomic 4-byte write) until
@@ -42,8 +49,11 @@ static void *work(void *arg)
     const struct job *job = arg;
     int i;
 
-    while (read(job->tasks, &i, sizeof i) == (ssize_t)sizeof i)
+    while (read(job->tasks, &i, sizeof i) == (ssize_t)sizeof i) {
+        /* whose task it is, for the parent to say if this worker dies on it */
+        job->res[i].worker = getpid();
         fetch(job->urls[i], &job->res[i]);
+    }
     return NULL;
 }
 
@@ -92,9 +102,15 @@ static void pool_map(struct job *job, int processes)
         if (err != 0)
             wb_die_err(err, "pthread_join");
     }
-    for (int k = 0; k < job->workers && processes; k++)
-        if (waitpid(pids[k], NULL, 0) == -1)
+    for (int k = 0; k < job->workers && processes; k++) {
+        int status;
+        if (waitpid(pids[k], &status, 0) == -1)
             wb_die("waitpid");
+
+        /* one that died: its task says how (pool_task.h), not "never fetched" */
+        if (status != 0)
+            worker_died(job->res, job->n, pids[k], status);
+    }
     if (close(fds[0]) == -1)
         wb_die("close");
 }
@@ -106,7 +122,8 @@ static int timed_map(struct job *job, int processes, struct wb_timeline *tl, int
     int failed = 0;
 
     for (int i = 0; i < job->n; i++)
-        job->res[i] = (struct result){CURLE_FAILED_INIT, 0, 0, 0, "never fetched"};
+        job->res[i] =
+            (struct result){.rc = CURLE_FAILED_INIT, .reason = "never fetched"};
     double t0 = wb_now();
     pool_map(job, processes);
     double used = wb_now() - t0;

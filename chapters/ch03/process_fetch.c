@@ -41,9 +41,9 @@ static size_t count_bytes(char *data, size_t size, size_t nmemb, void *userp)
  * would flush the stdio buffers copied from the parent). */
 static _Noreturn void child(int i, const char *url, int out)
 {
-    struct report r = {.i = i, .rc = CURLE_OUT_OF_MEMORY}; /* if a setopt fails */
-
-    /* thread_fetch.c's options but NOSIGNAL: a child has one thread */
+    /* thread_fetch.c's options but NOSIGNAL: a child has one thread. If a
+     * setopt fails, the report says CURLE_OUT_OF_MEMORY. */
+    struct report r = {.i = i, .rc = CURLE_OUT_OF_MEMORY};
     r.start = wb_now();
     CURL *h = curl_easy_init();
     if (h != NULL && curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
@@ -69,11 +69,11 @@ static _Noreturn void child(int i, const char *url, int out)
     _exit(r.rc == CURLE_OK ? 0 : 1);
 }
 
-/* What the parent keeps while it listens to its children. */
+/* What the parent keeps while it listens: got[i] is 1 once child i's report came. */
 struct parent {
     char **urls;
     struct wb_timeline tl;
-    char *got; /* got[i]: child i's report has arrived */
+    char *got;
     int failed;
 };
 
@@ -93,7 +93,7 @@ static void collect(struct parent *p, int in, int wait_all)
             if (k == -1)
                 wb_die("read");
             if (k == 0)
-                return; /* EOF: every child has exited */
+                return; /* EOF */
             have += (size_t)k;
         }
 

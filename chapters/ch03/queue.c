@@ -37,11 +37,12 @@ static int put(int fd, const char *msg, uint32_t len)
     memcpy(buf, &len, sizeof len);
     memcpy(buf + sizeof len, msg, len);
 
+    /* all of it: after a short write, the rest; after EINTR (nothing written), again */
     size_t done = 0;
     while (done < total) {
         ssize_t k = write(fd, buf + done, total - done);
         if (k == -1 && errno == EINTR)
-            continue; /* nothing written yet: again */
+            continue;
         if (k == -1)
             break;
         done += (size_t)k;

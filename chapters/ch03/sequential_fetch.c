@@ -53,7 +53,8 @@ static CURLcode fetch(CURL *h, const char *url, long long *bytes, char *err)
     *bytes = 0;
     err[0] = '\0';
 
-    CURLcode rc = CURLE_OUT_OF_MEMORY; /* if a setopt fails */
+    /* CURLE_OUT_OF_MEMORY stands if a setopt fails */
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
     if (curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_WRITEDATA, bytes) == CURLE_OK)
         rc = curl_easy_perform(h);

@@ -23,7 +23,9 @@ static void parse_options(int argc, char **argv, struct wb_opts *o, int *join_ea
 struct job {
     int i;
     const char *url;
-    struct wb_timeline *tl; /* the thread writes only its own slot */
+
+    /* the thread writes only its own slot */
+    struct wb_timeline *tl;
     CURLcode rc;
 };
 

@@ -21,10 +21,13 @@
 #include <sys/socket.h>
 
 struct options {
-    long rate;  /* per second; 0: no pauses */
-    long count; /* 0: until Ctrl-C */
+    /* messages per second (0: no pauses), and how many (0: until Ctrl-C) */
+    long rate;
+    long count;
     int verbose;
-    const char *name; /* the host name inside the messages */
+
+    /* the host name inside the messages */
+    const char *name;
     const char *dest; /* HOST:PORT */
 };
 

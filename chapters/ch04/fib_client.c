@@ -14,11 +14,12 @@
 /* the request lines and the answers they must get */
 #include "fib_requests.h"
 
-#include <arpa/inet.h>
+/* where the server is (struct options), and connect_to() */
+#include "fib_connect.h"
+
 #include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/socket.h>
 
 /* What every client shares, read-only while the threads run. */
 struct job {
@@ -39,14 +40,6 @@ struct client {
     long answered;
     long errs;
     long wrong;
-};
-
-/* Where the server is, and how many clients go there at once. */
-struct options {
-    const char *addr;
-    struct in_addr ip; /* addr, parsed */
-    long port;
-    long clients;
 };
 
 static struct options parse_options(int argc, char **argv, struct job *j);
@@ -111,23 +104,6 @@ done:
     return NULL;
 }
 
-/* A TCP connection to the server, or -1 after saying why. */
-static int connect_to(const struct options *o)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = o->ip};
-    sa.sin_port = htons((uint16_t)o->port);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-        return fd;
-
-    fprintf(stderr, "%s: connect to %s:%ld: %s (is fib_server running there?)\n",
-            program_invocation_short_name, o->addr, o->port, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
     struct job j = {0};
@@ -146,7 +122,7 @@ int main(int argc, char **argv)
     double begin = wb_now();
     int opened = 0;
     while (opened < o.clients) {
-        cl[opened].fd = connect_to(&o);
+        cl[opened].fd = connect_to(&o, opened);
         if (cl[opened].fd < 0)
             break;
         opened++;

@@ -23,10 +23,14 @@
  * the stretch part says "out of range") either of them. */
 struct req {
     char *line;
-    char *wire; /* the line as sent, with its '\n' */
+
+    /* the line as sent, with its '\n' */
+    char *wire;
     char *value;
     const char *err;
-    long n; /* the n whose value is expected, or -1 */
+
+    /* the n whose value is expected, or -1 */
+    long n;
 };
 
 struct requests {
