@@ -5,8 +5,9 @@
 # counter; CPU time and wall time come from the programs' own output.
 # (simple_coroutine, producer_consumer, event_loop_hello and
 # coroutine_crawler have their suite in ch05_coroutines.bats.) The modules
-# blocking_get.c (blocking_way, process_way, thread_way) and nb_fetch.c
-# (select_crawler, callback_crawler) are tested through those programs.
+# blocking_get.c (blocking_way, process_way, thread_way), nb_fetch.c
+# (select_crawler, callback_crawler), cb_loop.c (callback_loop) and
+# easy_transfer.c (multi_fetch) are tested through those programs.
 
 setup_file() {
     load helper
@@ -90,6 +91,15 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
     assert_equal "$(lab_stat peak)" 3
 }
 
+@test "thread_way -w 3 never has more than three fetches at once" {
+    run -0 timeout 20 "$WB_BIN/ch05/thread_way" -q -d 100 -w 3
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 10
+    assert_line --index 0 --regexp '^\[0\] ' # still in the order of the URLs
+    assert_line --index 9 --regexp '^\[9\] '
+    assert_equal "$(lab_stat peak)" 3
+}
+
 @test "thread_way runs all ten fetches at once in a pool of threads" {
     run -0 timeout 20 "$WB_BIN/ch05/thread_way" -q -d 300
     no_sanitizer_report
@@ -151,6 +161,16 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
     no_sanitizer_report
     assert_equal "$(result_lines)" 10
     assert_equal "$(lab_stat peak)" 4
+}
+
+@test "multi_fetch fails a URL answered with an HTTP error status, as ch03's libcurl programs do" {
+    run -1 --separate-stderr timeout 20 "$WB_BIN/ch05/multi_fetch" -q \
+        "$LAB_URL/status/404" "$LAB_URL/status/500" "$LAB_URL/bytes/3"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 1
+    assert_line --regexp '^\[2\] [0-9]+ bytes in '
+    assert_stderr_contains "multi_fetch: $LAB_URL/status/404: The requested URL returned error: 404"
+    assert_stderr_contains "multi_fetch: $LAB_URL/status/500: The requested URL returned error: 500"
 }
 
 @test "multi_fetch speaks http only: other schemes fail at once, the lab's URL still works" {
@@ -217,6 +237,22 @@ scale_time_ok() {
     assert_equal "$output" "" # no results, no used time: the run was refused
 }
 
+@test "select_crawler under a hard open-file limit of 1024 says once that it ran out before FD_SETSIZE" {
+    local hard
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] || [ "$hard" -ge 1024 ] || skip "the hard open-file limit is below 1024"
+    # Both limits at 1024 for this run only: socket() fails (EMFILE) at the
+    # 1022nd socket or so, before any descriptor reaches FD_SETSIZE.
+    run --separate-stderr -1 timeout 30 bash -c 'ulimit -n 1024 && exec "$0" -q -n 1100' \
+        "$WB_BIN/ch05/select_crawler"
+    no_sanitizer_report
+    assert_equal "$output" "" # no results, no used time: the run stopped
+    assert_stderr_contains "the open-file limit (1024) stops the run before select()'s FD_SETSIZE (1024) does"
+    # the one socket that could not be made, and why: not a line per URL left
+    [ "${#stderr_lines[@]}" -le 2 ] ||
+        fail "${#stderr_lines[@]} lines on stderr, expected at most 2: ${stderr_lines[*]:0:3}"
+}
+
 # ---- failures ---------------------------------------------------------------
 
 @test "a refused port and a silent server are reported; the good URLs still print; exit 1" {
@@ -242,6 +278,18 @@ scale_time_ok() {
         assert_stderr_contains "$p: 127.0.0.1:$port/: "
         assert_stderr_contains "$p: $LAB_URL/hang: "
         assert_equal "$(result_lines)" 2
+    done
+}
+
+@test "when -t runs out, select_crawler and callback_crawler name their own limit, not a network fault" {
+    local p
+    for p in select_crawler callback_crawler; do
+        run --separate-stderr -1 timeout 20 "$WB_BIN/ch05/$p" -q -t 2 \
+            "$LAB_URL/hang" "$LAB_URL/delay/10"
+        no_sanitizer_report
+        assert_equal "$(result_lines)" 1
+        assert_line --index 0 --regexp '^\[1\] [0-9]+ bytes in '
+        assert_equal "$stderr" "$p: $LAB_URL/hang: no complete answer within 2 s (-t)"
     done
 }
 
@@ -282,12 +330,18 @@ scale_time_ok() {
     for p in "${PROGS[@]}" callback_loop; do
         run -0 timeout 5 "$WB_BIN/ch05/$p" --help
         assert_line --index 0 --regexp "^Usage: $p "
+        # one option a line, as coroutine_crawler and the timer programs have it
+        assert_line --regexp '^  -n N +[a-z]'
+        assert_line --regexp '^  -d MS +[a-z]'
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" --bogus
         assert_stderr_contains "Usage: $p "
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" -n 0
         assert_stderr_contains "-n"
     done
     for p in "${PROGS[@]}"; do
+        run -0 timeout 5 "$WB_BIN/ch05/$p" --help
+        assert_line --regexp '^  -t SECONDS +[a-z]'
+        assert_line --regexp '^  -q +[a-z]'
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" -t 0
         assert_stderr_contains "-t"
     done

@@ -6,8 +6,9 @@
 # The generator programs must print exactly what the talk's Python prints
 # under Python 3; the crawler's concurrency is read off the lab server's peak
 # counter. (The chapter's other programs are checked in ch05.bats.) The
-# modules coro_task.c (coroutine_loop, coroutine_crawler) and coro_stream.c
-# (coroutine_crawler) are tested through the programs that link them.
+# modules coro_task.c (coroutine_loop, coroutine_crawler), coro_stream.c
+# (coroutine_crawler) and timer_heap.c (event_loop_hello) are tested through
+# the programs that link them.
 
 setup_file() {
     load helper
@@ -228,7 +229,8 @@ reported_at() { sed -nE "s/^task $1: $2 at ([0-9.]+) s.*/\1/p" <<<"$output"; }
     local with without
     with=$(sed -nE 's/^\[0\] ([0-9]+) bytes .*/\1/p' <<<"$output")
     without=$(sed -nE 's/^\[1\] ([0-9]+) bytes .*/\1/p' <<<"$output")
-    # The same headers but for Content-Length's digits: 100000 more bytes, less 5.
+    # The same headers but for Content-Length's digits ("100000" has five
+    # more than "0"): 100000 more bytes of body, plus 5.
     assert_equal "$((with - without))" 100005
     # The same count as curl's, headers included.
     assert_equal "$with" "$(curl -s -0 -i "$LAB_URL/bytes/100000" | wc -c)"
@@ -262,7 +264,8 @@ reported_at() { sed -nE "s/^task $1: $2 at ([0-9.]+) s.*/\1/p" <<<"$output"; }
     assert_line --index 1 --regexp '^\[3\] 5[0-9]{3} bytes in [0-9.]+ s  127\.0\.0\.1:[0-9]+/bytes/5000$'
     assert_equal "$(result_lines)" 2
     assert_stderr_contains "coroutine_crawler: 127.0.0.1:$port/: Connection refused"
-    assert_stderr_contains "coroutine_crawler: $LAB_URL/hang: Connection timed out"
+    # the -t limit is the program's own: it says so, not "Connection timed out"
+    assert_stderr_contains "coroutine_crawler: $LAB_URL/hang: no complete answer within 1 s (-t)"
     # -t 1 gave up on /hang after one second; nothing waited for the default 10.
     holds "$(used_time) < 5" || fail "used time $(used_time) s with -t 1"
 }
@@ -334,6 +337,13 @@ c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n"); c.close()
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/$p" --bogus
         assert_stderr_contains "Usage: $p"
     done
+    # the options one a line, in every program that takes -n
+    for p in producer_consumer event_loop_hello coroutine_loop coroutine_crawler; do
+        run -0 timeout 5 "$WB_BIN/ch05/$p" --help
+        assert_line --regexp '^  -n N +[a-z]'
+    done
+    run -0 timeout 5 "$WB_BIN/ch05/event_loop_hello" --help
+    assert_line --regexp '^  -q +[a-z]'
     run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/coroutine_crawler" -t 0
     assert_stderr_contains "-t"
     run --separate-stderr -2 timeout 5 "$WB_BIN/ch05/event_loop_hello" -n 0

@@ -72,10 +72,13 @@ static _Noreturn void usage(int status)
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("Fetch each URL with a blocking socket, one after another. With no\n"
-              "URL, fetch N lab URLs (default 10), each answered after MS ms\n"
-              "(default 200). -t: give up on a server silent for SECONDS\n"
-              "(default 10). -q: no timeline, only the results.\n",
+        fputs("\nFetch each URL with a blocking socket, one after another. With no\n"
+              "URL, fetch N lab URLs, each answered after MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a server silent for this long (default 10)\n"
+              "  -q            no timeline, only the results\n",
               stdout);
     exit(status);
 }

@@ -122,8 +122,10 @@ static void loop(struct crawl *all, double deadline)
             return;
 
         int ready = epoll_wait(all->epfd, ev, 256, ms);
+
+        /* EINTR: a signal cut the wait short, so wait again */
         if (ready == -1 && errno == EINTR)
-            continue; /* a signal cut the wait short: wait again */
+            continue;
         if (ready == -1)
             wb_die("epoll_wait");
         if (ready == 0)
@@ -172,7 +174,7 @@ int main(int argc, char **argv)
     /* what is still under way when the time ran out has failed */
     for (int i = 0; i < n; i++)
         if (crawlers[i].f.fd != -1)
-            nb_finish(&crawlers[i].f, "no answer in time", ETIMEDOUT);
+            nb_give_up(&crawlers[i].f, timeout_s);
     double wall = wb_now() - t0;
 
     /* the timeline: each fetch's own times, and its mark if it failed */
@@ -194,7 +196,8 @@ int main(int argc, char **argv)
     if (!o.quiet)
         wb_timeline_print(&tl, stdout);
 
-    close(all.epfd);
+    if (close(all.epfd) == -1)
+        wb_die("close");
     free(crawlers);
     wb_timeline_free(&tl);
     wb_urls_free(urls, n);
@@ -211,11 +214,14 @@ static _Noreturn void usage(int status)
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("Fetch every URL at once from one thread, an epoll loop calling each\n"
+        fputs("\nFetch every URL at once from one thread, an epoll loop calling each\n"
               "fetch's next step when its socket is ready. With no URL, fetch N\n"
-              "lab URLs (default 10), each answered after MS ms (default 200).\n"
-              "-t: give up on what is not done after SECONDS (default 10).\n"
-              "-q: no timeline, only the results.\n",
+              "lab URLs, each answered after MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on whatever is not done by then (default 10)\n"
+              "  -q            no timeline, only the results\n",
               stdout);
     exit(status);
 }

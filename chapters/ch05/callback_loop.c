@@ -2,16 +2,19 @@
  *
  * Talk: asynchronous programming / the selectors + Future cell
  * Usage: callback_loop [-n N] [-d MS]
- * Shows: the event loop that callback_crawler.c runs on, with nothing around
- *        it: register a descriptor with a callback and its data, unregister
- *        it, run until stopped (Python's DefaultSelector, which is epoll on
- *        Linux); and the talk's Future (add_done_callback, set_result). N
- *        timers, due in the reverse order of their registration, show that
- *        the loop calls whoever is ready, when it is ready, on one thread.
- * Compare: callback_crawler.c (the same loop driving fetches),
+ * Shows: an event loop of callbacks with nothing around it: the talk's
+ *        Future (add_done_callback, set_result), and timers registered with
+ *        the loop of cb_loop.c (register a descriptor with a callback and
+ *        its data, unregister it, run until stopped: Python's selectors, on
+ *        epoll). N timers, due in the reverse order of their registration,
+ *        show that the loop calls whoever is ready, when it is ready, on one
+ *        thread.
+ * Compare: callback_crawler.c (a loop like it driving fetches),
  *          event_loop_hello.c (timers in a heap, coroutines). Linux.
  */
 #include "workbook.h"
+
+#include "cb_loop.h"
 
 #include <getopt.h>
 #include <stdint.h>
@@ -19,71 +22,6 @@
 #include <sys/timerfd.h>
 
 static void parse_options(int argc, char **argv, int *n, int *delay_ms);
-
-/* ---- the event loop ------------------------------------------------------ */
-
-/* Python's selector.register(fd, events, data) keeps a bound method as the
- * data (self.connected); C keeps a function and the object it works on. */
-typedef void callback(int fd, void *data);
-
-struct watch {
-    int fd;
-    callback *cb; /* NULL: not registered */
-    void *data;
-};
-
-struct loop {
-    int epfd;
-    int stopped;
-};
-
-/* Ask epoll to report fd for the events in mask, and remember what to call. */
-static int loop_register(struct loop *l, struct watch *w, uint32_t mask, callback *cb,
-                         void *data)
-{
-    struct epoll_event ev = {.events = mask, .data.ptr = w};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) == -1)
-        return -1;
-
-    w->cb = cb;
-    w->data = data;
-    return 0;
-}
-
-static void loop_unregister(struct loop *l, struct watch *w)
-{
-    if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL) == -1)
-        wb_die("epoll_ctl"); /* only a bug in this file can get here */
-
-    /* an event of this batch not yet handled is then skipped */
-    w->cb = NULL;
-}
-
-/* Call the callback of each ready descriptor until stopped, or until the
- * deadline (a wb_now() time). Level-triggered: unread data is reported again. */
-static void loop_run(struct loop *l, double deadline)
-{
-    struct epoll_event ev[256];
-    while (!l->stopped) {
-        int ms = (int)((deadline - wb_now()) * 1000) + 1;
-        if (ms <= 0)
-            return;
-
-        int ready = epoll_wait(l->epfd, ev, 256, ms);
-        if (ready == -1 && errno == EINTR)
-            continue; /* a signal cut the wait short: wait again */
-        if (ready == -1)
-            wb_die("epoll_wait");
-        if (ready == 0)
-            return; /* the time is up */
-
-        for (int i = 0; i < ready; i++) {
-            struct watch *w = ev[i].data.ptr;
-            if (w->cb != NULL)
-                w->cb(w->fd, w->data);
-        }
-    }
-}
 
 /* ---- a future: a result that is not there yet, and what to do with it --- */
 
@@ -130,8 +68,10 @@ static void on_due(int fd, void *data)
     struct timer *t = data;
     uint64_t expirations;
     ssize_t r = read(fd, &expirations, sizeof expirations);
+
+    /* EAGAIN, EINTR: not due after all, so wait for the next call */
     if (r == -1 && (errno == EAGAIN || errno == EINTR))
-        return; /* not after all: wait for the next call */
+        return;
     if (r != (ssize_t)sizeof expirations)
         wb_die("read timerfd");
 
@@ -197,9 +137,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %d timers never fired\n", program_invocation_short_name,
                 all.pending);
 
+    /* the timers' descriptors, then the loop's */
     for (int i = 0; i < n; i++)
-        close(timers[i].watch.fd);
-    close(all.loop.epfd);
+        if (close(timers[i].watch.fd) == -1)
+            wb_die("close");
+    if (close(all.loop.epfd) == -1)
+        wb_die("close");
     free(timers);
     return all.pending == 0 ? 0 : 1;
 }

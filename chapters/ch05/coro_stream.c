@@ -57,8 +57,10 @@ static long drain_io(struct stream *s)
     while (s->sent < s->reqlen) {
         size_t left = s->reqlen - s->sent;
         ssize_t w = send(s->fd, s->req + s->sent, left, MSG_NOSIGNAL);
+
+        /* EAGAIN: the socket's buffer is full, the rest goes later */
         if (w == -1)
-            return -errno; /* EAGAIN: the socket's buffer is full */
+            return -errno;
         s->sent += (size_t)w;
     }
     return 0;
@@ -79,8 +81,10 @@ static long readline_io(struct stream *s)
             s->line = (size_t)(newline - s->buf) + 1;
             return (long)s->line;
         }
+
+        /* a header line longer than the buffer */
         if (s->len == sizeof s->buf)
-            return -EMSGSIZE; /* a header line longer than the buffer */
+            return -EMSGSIZE;
 
         /* read more: -EAGAIN, nothing new yet */
         ssize_t r = recv(s->fd, s->buf + s->len, sizeof s->buf - s->len, 0);
@@ -106,8 +110,10 @@ static long read_io(struct stream *s)
 
     for (;;) {
         ssize_t r = recv(s->fd, s->buf, sizeof s->buf, 0);
+
+        /* 0: the server closed, the answer is whole */
         if (r == 0)
-            return 0; /* the server closed: the answer is whole */
+            return 0;
         if (r == -1)
             return -errno;
         s->bytes += (size_t)r;
@@ -185,6 +191,8 @@ struct future *open_connection(struct stream *s, const char *url)
 
 void stream_close(struct stream *s)
 {
+    /* the answer is whole or the fetch has failed: close() has no verdict
+     * left to change */
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;

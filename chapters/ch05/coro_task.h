@@ -19,10 +19,21 @@
 #define CORO_TASK_H
 
 /* clang-format off */
-#define CO_BEGIN(co) switch ((co)->resume) { case 0:
-#define CO_YIELD(co, val) \
-    do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
-#define CO_END(co, val) } (co)->resume = -1; return (val)
+#define CO_BEGIN(co)                                                        \
+    switch ((co)->resume) {                                                 \
+    case 0:
+
+#define CO_YIELD(co, val)                                                   \
+    do {                                                                    \
+        (co)->resume = __LINE__;                                            \
+        return (val);                                                       \
+    case __LINE__:;                                                         \
+    } while (0)
+
+#define CO_END(co, val)                                                     \
+    }                                                                       \
+    (co)->resume = -1;                                                      \
+    return (val)
 
 /* await: run the operation, which returns the future of its result; unless
  * that future is done already, pause until it is; if it failed (a result

@@ -69,8 +69,10 @@ out:
  * of each ready socket until every task has ended. All fetches start
  * together with one time limit, so their deadlines come in array order: the
  * earliest one pending is the first unfinished fetch's, and a cursor serves
- * instead of a heap of timers. */
-static void run_until_complete(int epfd, struct fetch *f, int n, int limit)
+ * instead of a heap of timers. `late` is what a fetch that runs out of time
+ * reports. */
+static void run_until_complete(int epfd, struct fetch *f, int n, int limit,
+                               const char *late)
 {
     struct epoll_event ev[256];
     int oldest = 0;
@@ -87,8 +89,10 @@ static void run_until_complete(int epfd, struct fetch *f, int n, int limit)
         if (ms < 0)
             ms = 0;
         int ready = epoll_wait(epfd, ev, 256, ms);
+
+        /* EINTR: a signal came while it slept, so go round again */
         if (ready == -1 && errno != EINTR)
-            wb_die("epoll_wait"); /* EINTR: a signal came while it slept */
+            wb_die("epoll_wait");
 
         /* retry the operation of each ready socket (an edge may also come
          * while nothing is pending) */
@@ -98,11 +102,15 @@ static void run_until_complete(int epfd, struct fetch *f, int n, int limit)
                 stream_complete(s, s->io(s));
         }
 
-        /* time is up for these: fail their futures; each task resumes at out */
+        /* time is up for these: fail their futures, with a reason that names
+         * the -t limit (ETIMEDOUT alone would read as a network fault); each
+         * task resumes at out */
         double now = wb_now();
         for (int i = oldest; i < n && f[i].began + limit <= now; i++) {
-            if (f[i].s.io != NULL)
-                stream_complete(&f[i].s, -ETIMEDOUT);
+            if (f[i].s.io == NULL)
+                continue;
+            f[i].s.why = late;
+            stream_complete(&f[i].s, -ETIMEDOUT);
         }
     }
 }
@@ -126,6 +134,10 @@ int main(int argc, char **argv)
     if (f == NULL)
         wb_die("calloc");
 
+    /* what a fetch still under way when -t runs out reports */
+    char late[64];
+    snprintf(late, sizeof late, "no complete answer within %d s (-t)", opt.timeout_s);
+
     /* tasks = [Task(wget(url)) for url in urls]: each runs to its first await */
     double start = wb_now();
     for (int i = 0; i < n; i++) {
@@ -135,10 +147,10 @@ int main(int argc, char **argv)
         f[i].began = wb_now();
         task_step(&f[i].task);
     }
-    run_until_complete(epfd, f, n, opt.timeout_s);
+    run_until_complete(epfd, f, n, opt.timeout_s, late);
     double wall = wb_now() - start;
 
-    /* the outcomes, in order; -t's cut-off is ETIMEDOUT, "Connection timed out" */
+    /* the outcomes, in order; a failure says why, or errno does */
     struct wb_timeline tl;
     wb_timeline_init(&tl, n);
     int failed = 0;
@@ -164,7 +176,8 @@ int main(int argc, char **argv)
         wb_timeline_print(&tl, stdout);
 
     /* loop.close() */
-    close(epfd);
+    if (close(epfd) == -1)
+        wb_die("close");
     free(f);
     wb_timeline_free(&tl);
     wb_urls_free(urls, n);

@@ -96,8 +96,10 @@ static void run_until_complete(struct loop *l)
     struct epoll_event ev[64];
     while (l->live > 0) {
         int ready = epoll_wait(l->epfd, ev, 64, -1);
+
+        /* EINTR: a signal cut the wait short, so wait again */
         if (ready == -1 && errno == EINTR)
-            continue; /* a signal cut the wait short: wait again */
+            continue;
         if (ready == -1)
             wb_die("epoll_wait");
 
@@ -107,8 +109,10 @@ static void run_until_complete(struct loop *l)
             /* the timer is due: read its count of expirations, which quiets it */
             uint64_t expirations;
             ssize_t r = read(f->fd, &expirations, sizeof expirations);
+
+            /* EAGAIN: not due after all, so wait for the next report */
             if (r == -1 && errno == EAGAIN)
-                continue; /* not after all: wait for the next report */
+                continue;
             if (r != (ssize_t)sizeof expirations)
                 wb_die("read timerfd");
 
@@ -165,8 +169,10 @@ int main(int argc, char **argv)
 
     /* loop.close() */
     for (int i = 0; i < n; i++)
-        close(frames[i].fd);
-    close(l.epfd);
+        if (close(frames[i].fd) == -1)
+            wb_die("close");
+    if (close(l.epfd) == -1)
+        wb_die("close");
     free(frames);
     return 0;
 }

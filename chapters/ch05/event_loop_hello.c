@@ -13,16 +13,19 @@
  *          yield; no yield inside a nested switch; one yield per source line.
  *        - asyncio.sleep(1): the coroutine asks the loop for a timer that will
  *          resume it in one second, then yields. Nothing blocks.
- *        - the event loop: a binary heap of timers ordered by due time. Each
- *          turn it runs every timer that is due (each resumes one coroutine
- *          up to its next yield), then sleeps in epoll_wait() until the next
- *          one; coroutine_crawler.c waits the same way for its sockets.
+ *        - the event loop: its timers in a binary heap ordered by due time
+ *          (the module timer_heap.c). Each turn it runs every timer that is
+ *          due (each resumes one coroutine up to its next yield), then sleeps
+ *          in epoll_wait() until the next one; coroutine_crawler.c waits the
+ *          same way for its sockets.
  *        -n 1000: a thousand sleepers still take one second.
  * Linux: epoll, gettid().
  * Compare: simple_coroutine.c, producer_consumer.c, coroutine_crawler.c;
  *          ch03/thread_fetch.c (the same overlap bought with threads).
  */
 #include "workbook.h"
+
+#include "timer_heap.h"
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -31,28 +34,30 @@
 /* The same coroutine macros as simple_coroutine.c: `resume` is 0 before the
  * first call, the line of the paused yield while suspended, -1 once ended. */
 /* clang-format off */
-#define CO_BEGIN(co) switch ((co)->resume) { case 0:
-#define CO_YIELD(co, val) \
-    do { (co)->resume = __LINE__; return (val); case __LINE__:; } while (0)
-#define CO_END(co, val) } (co)->resume = -1; return (val)
+#define CO_BEGIN(co)                                                        \
+    switch ((co)->resume) {                                                 \
+    case 0:
+
+#define CO_YIELD(co, val)                                                   \
+    do {                                                                    \
+        (co)->resume = __LINE__;                                            \
+        return (val);                                                       \
+    case __LINE__:;                                                         \
+    } while (0)
+
+#define CO_END(co, val)                                                     \
+    }                                                                       \
+    (co)->resume = -1;                                                      \
+    return (val)
 /* clang-format on */
 
 static void parse_options(int argc, char **argv, struct wb_opts *opt);
 
-/* A timer: resume coroutine `co` at time `when`. `seq` breaks ties, so two
- * timers due at the same moment run in the order they were set, as asyncio
- * runs callbacks scheduled for the same moment. */
-struct timer {
-    double when;
-    long seq;
-    struct hello *co;
-};
-
+/* The loop: an epoll instance to sleep in, and its timers, each of which
+ * resumes one coroutine (timer_heap.c: timers.heap[0] is the earliest). */
 struct loop {
     int epfd;
-    struct timer *heap; /* heap[0] is always the earliest timer */
-    int len;
-    long seq;
+    struct timer_heap timers;
     int live; /* coroutines not finished yet */
     double sleep;
     struct wb_timeline *tl;
@@ -65,53 +70,11 @@ struct hello {
     struct loop *loop;
 };
 
-static bool earlier(const struct timer *a, const struct timer *b)
-{
-    if (a->when != b->when)
-        return a->when < b->when;
-    return a->seq < b->seq;
-}
-
-/* loop.call_later(delay, resume co): push onto the heap and sift it up. The
- * heap has room for one timer per coroutine, which is all this program uses. */
+/* loop.call_later(delay, resume co): a timer on the loop's heap. The heap
+ * has room for one timer per coroutine, which is all this program uses. */
 static void call_later(struct loop *l, double delay, struct hello *co)
 {
-    struct timer t = {.when = wb_now() + delay, .seq = l->seq, .co = co};
-    l->seq++;
-
-    /* a hole at the end; move parents due later than t down into it */
-    int i = l->len;
-    l->len++;
-    while (i > 0) {
-        int parent = (i - 1) / 2;
-        if (!earlier(&t, &l->heap[parent]))
-            break;
-        l->heap[i] = l->heap[parent];
-        i = parent;
-    }
-    l->heap[i] = t;
-}
-
-/* Take the earliest timer off the heap: the last one moves to the top, sifts down. */
-static struct timer pop_timer(struct loop *l)
-{
-    struct timer top = l->heap[0];
-    l->len--;
-    struct timer last = l->heap[l->len];
-
-    /* a hole at the top; move the earlier child up until `last` fits */
-    int i = 0;
-    while (2 * i + 1 < l->len) {
-        int child = 2 * i + 1;
-        if (child + 1 < l->len && earlier(&l->heap[child + 1], &l->heap[child]))
-            child++;
-        if (!earlier(&l->heap[child], &last))
-            break;
-        l->heap[i] = l->heap[child];
-        i = child;
-    }
-    l->heap[i] = last;
-    return top;
+    timer_push(&l->timers, wb_now() + delay, co);
 }
 
 /* The coroutine, as in the talk:
@@ -141,19 +104,20 @@ static void run_until_complete(struct loop *l)
 {
     while (l->live > 0) {
         /* run every timer that is due: each resumes its coroutine */
+        struct timer_heap *t = &l->timers;
         double now = wb_now();
-        while (l->len > 0 && l->heap[0].when <= now) {
-            struct timer due = pop_timer(l);
-            bool suspended = hello(due.co);
+        while (t->len > 0 && t->heap[0].when <= now) {
+            struct timer due = timer_pop(t);
+            bool suspended = hello(due.data);
             if (!suspended)
                 l->live--;
         }
-        if (l->live == 0 || l->len == 0)
+        if (l->live == 0 || t->len == 0)
             break;
 
         /* milliseconds to the earliest timer, rounded up: waking a little
          * early would only spin through a useless turn */
-        int timeout = (int)((l->heap[0].when - wb_now()) * 1000.0) + 1;
+        int timeout = (int)((t->heap[0].when - wb_now()) * 1000.0) + 1;
         if (timeout < 0)
             timeout = 0;
 
@@ -181,9 +145,9 @@ int main(int argc, char **argv)
     l.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (l.epfd == -1)
         wb_die("epoll_create1");
-    l.heap = calloc((size_t)opt.n, sizeof *l.heap);
+    l.timers.heap = calloc((size_t)opt.n, sizeof *l.timers.heap);
     struct hello *tasks = calloc((size_t)opt.n, sizeof *tasks);
-    if (l.heap == NULL || tasks == NULL)
+    if (l.timers.heap == NULL || tasks == NULL)
         wb_die("calloc");
 
     /* tasks = [hello(), hello()]: each scheduled to start now, none run yet */
@@ -200,8 +164,9 @@ int main(int argc, char **argv)
         wb_timeline_print(&tl, stdout);
 
     /* loop.close() */
-    close(l.epfd);
-    free(l.heap);
+    if (close(l.epfd) == -1)
+        wb_die("close");
+    free(l.timers.heap);
     free(tasks);
     wb_timeline_free(&tl);
     return 0;
@@ -216,10 +181,13 @@ static _Noreturn void usage(int status)
     FILE *out = status == 0 ? stdout : stderr;
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS]\n", program_invocation_short_name);
     if (status == 0)
-        fputs("\nN coroutines (default 2) each print 'Hello world!', sleep MS ms\n"
-              "(default 1000) and print 'Hello again!', all on one thread and one\n"
-              "event loop: the sleeps overlap, so the run takes MS, not N x MS.\n"
-              "-q leaves out the timeline.\n",
+        fputs("\nN coroutines each print 'Hello world!', sleep MS milliseconds and\n"
+              "print 'Hello again!', all on one thread and one event loop: the\n"
+              "sleeps overlap, so the run takes MS, not N x MS.\n"
+              "\n"
+              "  -n N          how many coroutines (default 2)\n"
+              "  -d MS         how long each one sleeps (default 1000)\n"
+              "  -q            no timeline, only the lines and the time\n",
               stdout);
     exit(status);
 }

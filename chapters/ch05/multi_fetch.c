@@ -5,20 +5,17 @@
  * Shows: one thread driving many transfers with curl_multi_perform() and
  *        curl_multi_poll(), the event loop of callback_crawler.c done for
  *        us; at most MAX transfers at once, a new one added as one ends.
+ *        Each transfer is an easy handle (easy_transfer.c); an HTTP error
+ *        status fails its URL.
  * Compare: callback_crawler.c (the loop by hand), ch03's sequential_fetch.c
  *          (libcurl's easy interface, one at a time). Linux.
  */
 #include "workbook.h"
 
+#include "easy_transfer.h"
+
 #include <curl/curl.h>
 #include <getopt.h>
-
-/* One URL's transfer: the bytes counted as they arrive, and libcurl's
- * words if it fails. */
-struct transfer {
-    long long bytes;
-    char error[CURL_ERROR_SIZE];
-};
 
 /* The whole run: URLs before next are started, active of them under way. */
 struct run {
@@ -29,44 +26,15 @@ struct run {
     struct wb_timeline tl;
 };
 
-/* libcurl hands over the headers and the body piece by piece; we only
- * count them, all bytes received, like the raw-socket programs. */
-static size_t count_bytes(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct transfer *t = arg;
-    (void)data;
-    t->bytes += (long long)(size * nmemb);
-    return size * nmemb; /* less would tell libcurl to abort the transfer */
-}
+static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r);
 
-/* An easy handle for URL i, handed to the multi handle, which runs it from
- * now on. Returns NULL, or why it could not be. curl_easy_init() and
- * setting a known option fail only for lack of memory, but each is checked
- * anyway (and curl_easy_cleanup(NULL) does nothing). */
+/* An easy handle for URL i (easy_transfer.c), handed to the multi handle,
+ * which runs it from now on. Returns NULL, or why it could not be. */
 static const char *add_transfer(struct run *r, int i)
 {
-    struct transfer *t = &r->t[i];
-    CURL *easy = curl_easy_init();
-
-    /* PRIVATE tells done() which URL; HEADERDATA with no HEADERFUNCTION: the
-     * headers go to count_bytes() too; NOSIGNAL: no SIGALRM for timeouts;
-     * PROXY "": the lab is on loopback, no proxy from the environment;
-     * PROTOCOLS_STR: http only, like the hand-written crawlers */
-    int ok = easy != NULL &&
-             curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_PRIVATE, t) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_HEADERDATA, t) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, count_bytes) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_WRITEDATA, t) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_PROXY, "") == CURLE_OK &&
-             curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK;
-    if (!ok) {
-        curl_easy_cleanup(easy);
+    CURL *easy = transfer_handle(&r->t[i], r->urls[i], r->timeout_s);
+    if (easy == NULL)
         return "cannot set up the transfer";
-    }
 
     /* from now on the multi handle runs the transfer */
     CURLMcode mc = curl_multi_add_handle(r->multi, easy);
@@ -102,10 +70,11 @@ static void start_more(struct run *r)
 /* A transfer is over: print its line (or its error) and free its handle. */
 static void done(struct run *r, CURL *easy, CURLcode res)
 {
-    /* which URL it was: its struct transfer, set as CURLOPT_PRIVATE */
+    /* which URL it was: its struct transfer, set as CURLOPT_PRIVATE (only
+     * a bug can make this fail) */
     char *priv = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || priv == NULL)
-        wb_die_err(EPROTO, "curl_easy_getinfo"); /* only a bug can get here */
+        wb_die_err(EPROTO, "curl_easy_getinfo");
 
     int i = (int)((struct transfer *)(void *)priv - r->t);
     wb_task_end(&r->tl, i);
@@ -121,9 +90,9 @@ static void done(struct run *r, CURL *easy, CURLcode res)
         r->failed++;
     }
 
-    /* the slot is free for the next URL */
+    /* the slot is free for the next URL (only a bug can fail here) */
     if (curl_multi_remove_handle(r->multi, easy) != CURLM_OK)
-        wb_die_err(EPROTO, "curl_multi_remove_handle"); /* only a bug can get here */
+        wb_die_err(EPROTO, "curl_multi_remove_handle");
     curl_easy_cleanup(easy);
     r->active--;
 }
@@ -133,48 +102,6 @@ static _Noreturn void die_curl(const char *what, const char *why)
 {
     fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, why);
     exit(1);
-}
-
-/* ---- the command line ---------------------------------------------------- */
-
-/* --help: the usage and what the options do, exit 0; a bad option: the usage
- * on stderr, exit 2. */
-static _Noreturn void usage(int status)
-{
-    FILE *out = status == 0 ? stdout : stderr;
-    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
-            program_invocation_short_name);
-    if (status == 0)
-        fputs("Fetch the URLs with libcurl's multi interface: one thread, many\n"
-              "transfers, at most MAX at once (default: all). With no URL, fetch\n"
-              "N lab URLs (default 10), each answered after MS ms (default 200).\n"
-              "-t: give up on a URL not done after SECONDS (default 10).\n"
-              "-q: no timeline, only the results.\n",
-              stdout);
-    exit(status);
-}
-
-/* -q, -n and -d are the options every fetch program shares (workbook.h). */
-static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r)
-{
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    r->timeout_s = 10;
-    r->max = 0;
-
-    int c;
-    while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
-        if (wb_common_opt(c, optarg, o))
-            continue;
-        switch (c) {
-        case 't': r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
-        case 'c': r->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
-        case 'h': usage(0);
-        default: usage(2);
-        }
-    }
 }
 
 int main(int argc, char **argv)
@@ -246,4 +173,50 @@ int main(int argc, char **argv)
     free(r.t);
     wb_urls_free(r.urls, r.n);
     return r.failed > 0 ? 1 : 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* --help: the usage and what the options do, exit 0; a bad option: the usage
+ * on stderr, exit 2. */
+static _Noreturn void usage(int status)
+{
+    FILE *out = status == 0 ? stdout : stderr;
+    fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-c MAX] [URL...]\n",
+            program_invocation_short_name);
+    if (status == 0)
+        fputs("\nFetch the URLs with libcurl's multi interface: one thread, many\n"
+              "transfers. With no URL, fetch N lab URLs, each answered after MS\n"
+              "milliseconds. An HTTP status of 400 or more fails its URL.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
+              "  -c MAX        at most MAX transfers at once (default: all)\n"
+              "  -q            no timeline, only the results\n",
+              stdout);
+    exit(status);
+}
+
+/* -q, -n and -d are the options every fetch program shares (workbook.h). */
+static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *r)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    r->timeout_s = 10;
+    r->max = 0;
+
+    int c;
+    while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
+        if (wb_common_opt(c, optarg, o))
+            continue;
+        switch (c) {
+        case 't': r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'c': r->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
+    }
 }

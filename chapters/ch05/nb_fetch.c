@@ -18,12 +18,14 @@
 /* The end of a fetch, good or bad. */
 void nb_finish(struct nb_fetch *f, const char *what, int err)
 {
-    /* closing the socket also takes it out of an epoll set */
+    /* Closing the socket also takes it out of an epoll set. The answer is
+     * whole or the fetch has failed: close() has no verdict left to change. */
     if (f->fd != -1)
         close(f->fd);
     f->fd = -1;
     f->state = FINISHED;
     f->end = wb_now();
+    f->err = err;
 
     if (what == NULL && f->bytes == 0)
         what = "the server closed without answering";
@@ -37,6 +39,15 @@ void nb_finish(struct nb_fetch *f, const char *what, int err)
     const char *why = err != 0 ? strerror(err) : "";
     fprintf(stderr, "%s: %s: %s%s%s\n", program_invocation_short_name, f->url, what,
             sep, why);
+}
+
+/* The -t limit ran out before the fetch was done. */
+void nb_give_up(struct nb_fetch *f, int timeout_s)
+{
+    /* the limit is the program's own, not a fault of the network: say so */
+    char why[64];
+    snprintf(why, sizeof why, "no complete answer within %d s (-t)", timeout_s);
+    nb_finish(f, why, 0);
 }
 
 /* Start a fetch; do not wait for anything. */

@@ -10,7 +10,7 @@
  *        request, the address, a non-blocking socket, connect() without
  *        waiting: EINPROGRESS), on_writable (SO_ERROR, then send what
  *        fits), on_readable (recv what is there), finish (close, the
- *        result line or the error). Linux.
+ *        result line or the error), give_up (the -t limit ran out). Linux.
  */
 #ifndef NB_FETCH_H
 #define NB_FETCH_H
@@ -30,6 +30,7 @@ struct nb_fetch {
     long long bytes;
     double start, end;
     int failed;
+    int err; /* the errno it failed with, or 0 */
 };
 
 /* The request, the address, a non-blocking socket, and connect() without
@@ -46,7 +47,12 @@ void nb_on_writable(struct nb_fetch *f);
 void nb_on_readable(struct nb_fetch *f);
 
 /* The fetch is over: close its socket and print its result line, or its
- * error on stderr (what failed, and strerror(err) unless err is 0). */
+ * error on stderr (what failed, and strerror(err) unless err is 0). err
+ * stays in f->err, for the caller to look at. */
 void nb_finish(struct nb_fetch *f, const char *what, int err);
+
+/* The time given by -t (timeout_s seconds) ran out before the fetch was
+ * done: finish it, with a message that names that limit. */
+void nb_give_up(struct nb_fetch *f, int timeout_s);
 
 #endif

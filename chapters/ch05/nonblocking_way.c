@@ -123,7 +123,10 @@ static long long fetch(const char *url, int timeout_s, struct wasted *w, char *w
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd != -1)
         what = spin_get(fd, ai, req, len, deadline, w, &got);
-    int err = errno; /* the failed call's error, before close() can change it */
+
+    /* the failed call's error, kept before close() can change errno; the
+     * fetch is over, good or bad, so close() has no verdict to change */
+    int err = errno;
     if (fd != -1)
         close(fd);
     freeaddrinfo(ai);
@@ -201,11 +204,14 @@ static _Noreturn void usage(int status)
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("Fetch each URL over a non-blocking socket, one after another,\n"
+        fputs("\nFetch each URL over a non-blocking socket, one after another,\n"
               "asking again and again, and count the calls that said \"not yet\".\n"
-              "With no URL, fetch N lab URLs (default 10), each answered after\n"
-              "MS ms (default 200). -t: give up on a URL not done after SECONDS\n"
-              "(default 10). -q: no timeline, only the results.\n",
+              "With no URL, fetch N lab URLs, each answered after MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a URL not done after this long (default 10)\n"
+              "  -q            no timeline, only the results\n",
               stdout);
     exit(status);
 }

@@ -140,10 +140,16 @@ int main(int argc, char **argv)
                     strerror(errno));
             break;
         }
+
+        /* the child only writes: if it cannot close the read end, it sends
+         * no report, and the parent names its exit status */
         if (pid == 0) {
-            close(fds[0]);
+            if (close(fds[0]) == -1)
+                _exit(1);
             worker(started, workers, urls, n, timeout_s, fds[1]);
-            _exit(0); /* no atexit handlers, no second flush of stdio */
+
+            /* _exit(): no atexit handlers, no second flush of stdio */
+            _exit(0);
         }
 
         pids[started] = pid;
@@ -151,9 +157,11 @@ int main(int argc, char **argv)
     }
 
     /* now read() sees end-of-file once every worker is gone */
-    close(fds[1]);
+    if (close(fds[1]) == -1)
+        wb_die("close");
     collect(fds[0], res, n, &tl);
-    close(fds[0]);
+    if (close(fds[0]) == -1)
+        wb_die("close");
 
     /* every child reaped, and any that ended badly named */
     reap(pids, started);
@@ -201,11 +209,15 @@ static _Noreturn void usage(int status)
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("Fetch the URLs with WORKERS forked processes (default 10, as the\n"
-              "talk's pool), each doing blocking fetches; print the results in\n"
-              "the order of the URLs. With no URL, fetch N lab URLs (default 10),\n"
-              "each answered after MS ms (default 200). -t: give up on a server\n"
-              "silent for SECONDS (default 10). -q: no timeline, only the results.\n",
+        fputs("\nFetch the URLs with a pool of forked processes, each doing blocking\n"
+              "fetches, and print the results in the order of the URLs. With no\n"
+              "URL, fetch N lab URLs, each answered after MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a server silent for this long (default 10)\n"
+              "  -w WORKERS    how many processes (default 10, as the talk's pool)\n"
+              "  -q            no timeline, only the results\n",
               stdout);
     exit(status);
 }

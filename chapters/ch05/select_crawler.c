@@ -23,10 +23,22 @@ static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout
 
 /* Start a fetch (nb_fetch.c): the request, the address, a non-blocking
  * socket, connect() without waiting. Returns -1 if the descriptor is too
- * large for select(), which ends the whole run. */
-static int start(struct nb_fetch *c)
+ * large for select(), or if there was none left to open (fd_limit is the
+ * open-file limit): either ends the whole run. */
+static int start(struct nb_fetch *c, long fd_limit)
 {
     nb_start(c);
+
+    /* Out of descriptors while all are still below FD_SETSIZE: the open-file
+     * limit is the lower one, and the run could never meet select()'s. */
+    if (c->err == EMFILE) {
+        fprintf(stderr,
+                "%s: out of descriptors at URL %d: the open-file limit (%ld) stops the "
+                "run before select()'s FD_SETSIZE (%d) does; raise the hard limit "
+                "(ulimit -Hn) to meet FD_SETSIZE\n",
+                program_invocation_short_name, c->index, fd_limit, FD_SETSIZE);
+        return -1;
+    }
 
     /* An fd_set is a bitmap of FD_SETSIZE bits: FD_SET() on a larger
      * descriptor writes past its end. Refuse rather than corrupt memory. */
@@ -82,8 +94,10 @@ static void crawl(struct nb_fetch *conns, int n, double deadline)
         tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
 
         int ready = select(maxfd + 1, &rd, &wr, NULL, &tv);
+
+        /* EINTR: a signal cut the wait short, so just wait again */
         if (ready == -1 && errno == EINTR)
-            continue; /* a signal cut the wait short: just wait again */
+            continue;
         if (ready == -1)
             wb_die("select");
 
@@ -102,22 +116,19 @@ static void crawl(struct nb_fetch *conns, int n, double deadline)
 }
 
 /* The time is up: whatever is not finished has failed. */
-static void give_up(struct nb_fetch *conns, int n)
-{
-    for (int i = 0; i < n; i++) {
-        struct nb_fetch *c = &conns[i];
-        if (c->state == RECEIVING)
-            nb_finish(c, "waiting for the answer", ETIMEDOUT);
-        else if (c->state != FINISHED)
-            nb_finish(c, "connecting", ETIMEDOUT);
-    }
-}
-
-/* Start every connection; stop at the first descriptor select() cannot take. */
-static int start_all(struct nb_fetch *conns, int n)
+static void give_up(struct nb_fetch *conns, int n, int timeout_s)
 {
     for (int i = 0; i < n; i++)
-        if (start(&conns[i]) == -1)
+        if (conns[i].state != FINISHED)
+            nb_give_up(&conns[i], timeout_s);
+}
+
+/* Start every connection; stop at the first descriptor select() cannot take,
+ * or when there are no more descriptors to take. */
+static int start_all(struct nb_fetch *conns, int n, long fd_limit)
+{
+    for (int i = 0; i < n; i++)
+        if (start(&conns[i], fd_limit) == -1)
             return -1;
     return 0;
 }
@@ -154,8 +165,9 @@ int main(int argc, char **argv)
     parse_options(argc, argv, &o, &timeout_s);
 
     /* As many descriptors as allowed, so that the limit a large -n meets is
-     * select()'s FD_SETSIZE, the lesson here (refused: the old limit, fine). */
-    wb_raise_fd_limit(0);
+     * select()'s FD_SETSIZE, the lesson here (refused: the old limit, fine;
+     * a hard limit of FD_SETSIZE or less is met first, and start() says so). */
+    long fd_limit = wb_raise_fd_limit(0);
 
     /* the URLs, a lab server to answer them, and a connection for each */
     int n;
@@ -171,13 +183,14 @@ int main(int argc, char **argv)
     /* start them all, then serve them all from one thread until the time is up */
     int status = 1;
     double t0 = wb_now();
-    if (start_all(conns, n) == 0) {
+    if (start_all(conns, n, fd_limit) == 0) {
         crawl(conns, n, t0 + timeout_s);
-        give_up(conns, n);
+        give_up(conns, n, timeout_s);
         status = summary(conns, n, wb_now() - t0, o.quiet);
     }
 
-    /* after a refusal, some are still open */
+    /* after a refusal, some are still open; nothing was fetched on them, so
+     * close() has no verdict to change */
     for (int i = 0; i < n; i++)
         if (conns[i].fd != -1)
             close(conns[i].fd);
@@ -196,11 +209,14 @@ static _Noreturn void usage(int status)
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("Fetch every URL at once from one thread: non-blocking sockets, and\n"
+        fputs("\nFetch every URL at once from one thread: non-blocking sockets, and\n"
               "select() to wait until one is ready (below FD_SETSIZE, 1024, only).\n"
-              "With no URL, fetch N lab URLs (default 10), each answered after\n"
-              "MS ms (default 200). -t: give up on what is not done after SECONDS\n"
-              "(default 10). -q: no timeline, only the results.\n",
+              "With no URL, fetch N lab URLs, each answered after MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on whatever is not done by then (default 10)\n"
+              "  -q            no timeline, only the results\n",
               stdout);
     exit(status);
 }

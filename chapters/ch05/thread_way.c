@@ -144,11 +144,15 @@ static _Noreturn void usage(int status)
     fprintf(out, "Usage: %s [-q] [-n N] [-d MS] [-t SECONDS] [-w WORKERS] [URL...]\n",
             program_invocation_short_name);
     if (status == 0)
-        fputs("Fetch the URLs with a pool of WORKERS threads (default 10, as the\n"
-              "talk's pool), each doing blocking fetches; print the results in\n"
-              "the order of the URLs. With no URL, fetch N lab URLs (default 10),\n"
-              "each answered after MS ms (default 200). -t: give up on a server\n"
-              "silent for SECONDS (default 10). -q: no timeline, only the results.\n",
+        fputs("\nFetch the URLs with a pool of threads, each doing blocking fetches,\n"
+              "and print the results in the order of the URLs. With no URL, fetch\n"
+              "N lab URLs, each answered after MS milliseconds.\n"
+              "\n"
+              "  -n N          how many lab URLs (default 10)\n"
+              "  -d MS         the lab server's delay per URL (default 200)\n"
+              "  -t SECONDS    give up on a server silent for this long (default 10)\n"
+              "  -w WORKERS    how many threads (default 10, as the talk's pool)\n"
+              "  -q            no timeline, only the results\n",
               stdout);
     exit(status);
 }
