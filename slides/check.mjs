@@ -3,7 +3,8 @@
 // Each deck is copied alone into a scratch folder and opened from there.
 // For every deck, one line of JSON: how many slides; every request for
 // something outside the deck's own file; every code box whose text is
-// taller or wider than the box as drawn; every content slide without
+// taller or wider than the box as drawn; every code box drawn smaller
+// than a readable 16 px (two columns' size); every content slide without
 // speaker notes; and the size of a screenshot of the first code slide and
 // of the first output slide.
 import { copyFileSync, mkdtempSync, statSync } from "node:fs";
@@ -23,7 +24,7 @@ try {
     const { page, requests } = await openDeck(browser, url);
 
     const slides = await page.evaluate(() => window.Reveal.getSlides().length);
-    const report = { deck, slides, outside: [], overflow: [], noNotes: [], shots: {} };
+    const report = { deck, slides, outside: [], overflow: [], small: [], noNotes: [], shots: {} };
     report.outside = requests.filter((r) => r !== url && !r.startsWith("data:"));
 
     for (let i = 0; i < slides; i++) {
@@ -38,6 +39,8 @@ try {
           over:
             code.scrollHeight > code.clientHeight + 1 ||
             code.scrollWidth > code.clientWidth + 1,
+          // CSS pixels of the 1280x720 slide, before reveal.js scales it
+          px: parseFloat(getComputedStyle(code).fontSize),
         }));
         return {
           title,
@@ -50,6 +53,7 @@ try {
 
       for (const box of seen.boxes) {
         if (box.over) report.overflow.push(`slide ${i + 1} (${seen.title})`);
+        if (box.px < 16) report.small.push(`slide ${i + 1} (${seen.title}): ${box.px} px`);
       }
       if (!seen.titleSlide && !seen.notes) report.noNotes.push(`slide ${i + 1} (${seen.title})`);
 

@@ -35,13 +35,28 @@ scratch_deck() {
     cat >"$BATS_TEST_TMPDIR/deck.md"
 }
 
-@test "there is a deck for every chapter from 0 to 5, and an index that links them" {
-    local ch
-    for ch in ch00 ch01 ch02 ch03 ch04 ch05; do
+# The text of a built deck's first code block, as the trace reads it.
+first_block() { # DECK.html
+    python3 -c '
+import sys
+sys.path.insert(0, "tests")
+from slides_trace import Blocks
+parser = Blocks()
+parser.feed(open(sys.argv[1], encoding="utf-8").read())
+print(parser.blocks[0]["text"])
+' "$1"
+}
+
+@test "there is a deck for every chapter's Markdown, and an index that links them" {
+    local md ch n=0
+    for md in slides/ch[0-9][0-9].md; do
+        ch=$(basename "$md" .md)
+        n=$((n + 1))
         [ -f "slides/build/$ch.html" ] || fail "no deck for $ch"
         grep -q "href=\"$ch.html\"" slides/build/index.html || fail "the index does not link $ch"
         grep -q "href=\"$ch.pdf\"" slides/build/index.html || fail "the index does not link $ch.pdf"
     done
+    [ "$n" -ge 7 ] || fail "only $n decks in slides/ (ch00 to ch06 expected)"
 }
 
 @test "the index links a deck's PDF only once the handout exists" {
@@ -122,8 +137,82 @@ MD
     assert_output --partial "must name its source"
 }
 
+@test "a run that was not a fair race is run again; if it never is, the build says so" {
+    # unfair the first time only: the slide shows the second, fair run
+    scratch_deck <<MD
+# A slide
+
+\`\`\`{.output run="n=\$(cat $BATS_TEST_TMPDIR/runs 2>/dev/null || echo 0); echo \$((n + 1)) >$BATS_TEST_TMPDIR/runs; [ \$n -ge 1 ] && echo fair run \$n || echo 'note: busy, so these times are not a fair race'"}
+\`\`\`
+MD
+    run -0 env SLIDES_FAIR_WAIT=0 timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    assert_output --partial "was not a fair race (run 1 of 5)"
+    [ "$(cat "$BATS_TEST_TMPDIR/runs")" = 2 ]
+    run -0 first_block "$BATS_TEST_TMPDIR/deck.html"
+    assert_output "fair run 1"
+
+    # never fair, the words folded over two lines: the slide keeps the last
+    # run and its note, and the build says so; SLIDES_REQUIRE_FAIR=1 stops it
+    scratch_deck <<'MD'
+# A slide
+
+```{.output run="printf 'note: these times are not a\nfair race; try again later\n'"}
+```
+MD
+    run -0 env SLIDES_FAIR_WAIT=0 timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck2.html"
+    assert_output --partial "deck.md:3"
+    assert_output --partial "was not a fair race in any of 5 runs"
+    run -0 first_block "$BATS_TEST_TMPDIR/deck2.html"
+    assert_line "fair race; try again later"
+    run ! env SLIDES_FAIR_WAIT=0 SLIDES_REQUIRE_FAIR=1 timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck3.html"
+    assert_output --partial "was not a fair race in any of 5 runs"
+    [ ! -e "$BATS_TEST_TMPDIR/deck3.html" ]
+}
+
+@test "a paragraph that ends its block stops before the block's closing brace, dedented" {
+    # the last paragraph of a loop's body, then the "}" of the loop and a
+    # statement after it, with no blank line between them
+    cat >"$BATS_TEST_TMPDIR/para.c" <<'C'
+int sum(int n)
+{
+    int s = 0;
+    for (int i = 0; i < n; i++) {
+        /* first step */
+        s += i;
+
+        /* last step of the loop */
+        if (s > 100)
+            s -= 100;
+    }
+    return s;
+}
+C
+    scratch_deck <<MD
+# A slide
+
+\`\`\`{.c file="$BATS_TEST_TMPDIR/para.c" function="sum" paragraph="last step of the loop"}
+\`\`\`
+
+::: notes
+a note
+:::
+MD
+    run -0 timeout 60 bash slides/build-deck "$BATS_TEST_TMPDIR/deck.md" "$BATS_TEST_TMPDIR/deck.html"
+    run -0 python3 tests/slides_trace.py "$BATS_TEST_TMPDIR/deck.html"
+    run -0 first_block "$BATS_TEST_TMPDIR/deck.html"
+    assert_output "/* last step of the loop */
+if (s > 100)
+    s -= 100;"
+}
+
 @test "every code box fits its box as the browser draws it, on every slide" {
     run -0 checked 'r["overflow"]'
+    refute_output --regexp ' \[".+'
+    [ "${#lines[@]}" -eq "${#DECKS[@]}" ]
+}
+
+@test "no code box is drawn smaller than two columns' code (16 px)" {
+    run -0 checked 'r["small"]'
     refute_output --regexp ' \[".+'
     [ "${#lines[@]}" -eq "${#DECKS[@]}" ]
 }

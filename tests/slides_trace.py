@@ -4,7 +4,9 @@ decks back to where it came from.
 
 A block taken from a source carries data-source, data-first-line and
 data-indent (slides/code.lua adds them): its lines must be the file's lines
-from that line on, with that much indentation removed. A block of output
+from that line on, with that much indentation removed, and none of its
+lines may be indented less than its first (a paragraph that ran past the
+"}" closing its block, into the lines after it). A block of output
 carries data-run. Any other code block must be marked pseudo-code. Prints
 one line per problem and exits 1 if there was any; with --first-line,
 prints the first quoted source line of each deck instead.
@@ -68,6 +70,14 @@ def check(deck):
             wanted = [line[indent:] for line in source[first - 1 : first - 1 + len(shown)]]
             if shown != wanted:
                 problems.append(f"{where}: not the lines of {path} from line {first}")
+            lead = len(shown[0]) - len(shown[0].lstrip())
+            for k, line in enumerate(shown[1:], first + 1):
+                if line.strip() and len(line) - len(line.lstrip()) < lead:
+                    problems.append(
+                        f"{where}: {path} line {k} is indented less than the block's "
+                        f"first line (line {first}): past the end of its paragraph"
+                    )
+                    break
             quoted.append(shown[0])
         elif "data-run" in attrs:
             if not block["text"].strip():
