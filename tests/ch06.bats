@@ -132,10 +132,17 @@ scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
     assert_output 3
 }
 
-@test "the default is one loop per online CPU" {
+@test "the default is one loop per CPU it may run on: taskset -c 0 makes it one" {
     run -0 timeout 20 "$WB_BIN/ch06/loop_per_core" -q -n 40 -d 50
     no_sanitizer_report
+    # nproc counts the CPUs of this process's affinity mask too
     assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" "$(nproc)"
+
+    command -v taskset >/dev/null || skip "taskset is not installed (util-linux)"
+    run -0 timeout 20 taskset -c 0 "$WB_BIN/ch06/loop_per_core" -q -n 40 -d 50
+    no_sanitizer_report
+    assert_line 'loop 0 served 40 URLs, 0 failed'
+    assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" 1
 }
 
 # ---- what both crawlers share with chapter 5 ------------------------------------
@@ -232,18 +239,21 @@ COST_LINE='^wall [0-9]+\.[0-9]{3} cpu [0-9]+\.[0-9]{3} maxrss_kb [0-9]+ threads 
     assert_stderr_contains "measure: -i: '0' is not a number from 1 to 10000"
 }
 
-@test "an INT, TERM or HUP sent to measure is passed on to the command, which ends; measure says so" {
-    local sig code pid status out=$BATS_TEST_TMPDIR/cost
+@test "an INT, TERM or HUP sent to measure is passed on to the command at once, which ends; measure says so" {
+    local sig code pid status out=$BATS_TEST_TMPDIR/cost t0
     for sig in INT TERM HUP; do
         rm -f "$BATS_TEST_TMPDIR/command" "$out"
-        # the command writes its PID, then becomes a sleep of that PID
-        timeout 30 "$WB_BIN/ch06/measure" -o "$out" \
+        # the command writes its PID, then becomes a sleep of that PID; -i 10000:
+        # measure samples every 10 s, and must not wait for the next sample
+        timeout 30 "$WB_BIN/ch06/measure" -i 10000 -o "$out" \
             sh -c 'echo $$ >"$1"; exec sleep 60' sh "$BATS_TEST_TMPDIR/command" 3>&- &
         pid=$!
         wait_until 10 test -s "$BATS_TEST_TMPDIR/command"
+        t0=$(date +%s%N)
         signal_program "$sig" "$pid"
         status=0
         wait "$pid" || status=$?
+        (($(date +%s%N) - t0 < 5000000000)) || fail "SIG$sig took 5 s or more to pass on"
         code=$((128 + $(kill -l "$sig")))
         assert_equal "$status" "$code"
         run -0 cat "$out"
@@ -255,18 +265,21 @@ COST_LINE='^wall [0-9]+\.[0-9]{3} cpu [0-9]+\.[0-9]{3} maxrss_kb [0-9]+ threads 
 
 # The path of a program, `python3 PATH STEP... -- COMMAND...`, that runs
 # COMMAND on a terminal of its own (a pseudo-terminal, without echo), in its
-# foreground as a shell runs a job. A step waits until the terminal shows
-# TEXT (wait=TEXT) or types KEYS (type=KEYS). Then it prints all the
-# terminal showed, once nothing holds it any more, and "exit N" (-N: killed
-# by signal N).
+# foreground as a shell runs a job, with Ctrl-C's SIGINT not ignored (as a
+# background job of a script would have it). A step waits until the terminal
+# shows TEXT (wait=TEXT) or until a shell command succeeds (until=COMMAND,
+# tried every 50 ms for 15 s at most), or types KEYS (type=KEYS). Then it
+# prints all the terminal showed, once nothing holds it any more, and
+# "exit N" (-N: killed by signal N).
 on_terminal() {
     cat >"$BATS_TEST_TMPDIR/on_terminal.py" <<'EOF'
-import os, pty, sys, termios
+import os, pty, signal, subprocess, sys, termios, time
 
 end = sys.argv.index("--")
 steps, command = sys.argv[1:end], sys.argv[end + 1:]
 pid, fd = pty.fork()
 if pid == 0:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execvp(command[0], command)
 attrs = termios.tcgetattr(fd)
 attrs[3] &= ~termios.ECHO
@@ -287,6 +300,10 @@ for step in steps:
     if what == "wait":
         while arg.encode() not in shown and read_more():
             pass
+    elif what == "until":
+        give_up = time.monotonic() + 15
+        while subprocess.run(["sh", "-c", arg]).returncode != 0 and time.monotonic() < give_up:
+            time.sleep(0.05)
     else:
         os.write(fd, arg.encode())
 while read_more():
@@ -432,6 +449,101 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
     csv_fields_are 16 "$dir/models.csv"
 }
 
+# SKIP: "--skip NAME" for every model but those named.
+skip_all_but() {
+    local m
+    SKIP=()
+    for m in "${C_MODELS[@]}" "${PY_MODELS[@]}"; do
+        case " $* " in *" $m "*) ;; *) SKIP+=(--skip "$m") ;; esac
+    done
+}
+
+# The descriptors each connection needs must fit under the open-file limit
+# that the program can raise itself to (the hard one), or under the soft one
+# for the pools, which do not raise it: at 300 URLs a limit of 200 cannot
+# hold them, and every such row says so instead of failing its fetches.
+@test "compare_models skips every model that the open-file limit cannot hold, and says why" {
+    local dir=$BATS_TEST_TMPDIR/bench m
+    skip_all_but epoll_callbacks loop_per_core thread_pool asyncio
+    run -0 timeout 60 bash -c 'ulimit -n 200 && exec "$@"' _ \
+        "$WB_ROOT/chapters/ch06/compare_models" -n "10 300" -d 50 --out "$dir" "${SKIP[@]}"
+    for m in epoll_callbacks loop_per_core thread_pool; do
+        run -0 grep -c "^$m,C,10,50,[0-9.]" "$dir/models.csv"
+        assert_output 1
+    done
+    for m in epoll_callbacks loop_per_core; do
+        run -0 grep -cF "$m,C,300,50,,,,,,,,,,,,\"skipped: an open-file limit: 300 descriptors (a connection a URL), the hard limit is 200\"" "$dir/models.csv"
+        assert_output 1
+    done
+    run -0 grep -cF 'thread_pool,C,300,50,,,,,,,,,,,,"skipped: an open-file limit: 300 descriptors (a connection and a socket pair a worker), the soft limit is 200"' "$dir/models.csv"
+    assert_output 1
+    if command -v python3 >/dev/null; then
+        run -0 grep -cF 'asyncio,Python,300,50,,,,,,,,,,,,"skipped: an open-file limit: 300 descriptors (a connection a URL), the hard limit is 200"' "$dir/models.csv"
+        assert_output 1
+    fi
+    csv_fields_are 16 "$dir/models.csv"
+}
+
+@test "compare_models reaches its lab server around a proxy that the environment names" {
+    local dir=$BATS_TEST_TMPDIR/bench proxy
+    proxy="http://127.0.0.1:$(closed_port)"
+    skip_all_but epoll_callbacks
+    run -0 timeout 60 env http_proxy="$proxy" HTTP_PROXY="$proxy" all_proxy="$proxy" \
+        "$WB_ROOT/chapters/ch06/compare_models" -n 10 -d 50 --out "$dir" "${SKIP[@]}"
+    # the lab peak, field 12, as the lab server's /stats gave it
+    run -0 awk -F, '$1 == "epoll_callbacks" { print $12 }' "$dir/models.csv"
+    assert_output 10
+}
+
+# A PATH with every command of this one but gnuplot (links in a folder).
+path_without_gnuplot() {
+    local dir=$BATS_TEST_TMPDIR/path d
+    mkdir -p "$dir"
+    local IFS=:
+    for d in $PATH; do
+        [ -d "$d" ] && ln -s "$d"/* "$dir"/ 2>/dev/null
+    done
+    rm -f "$dir/gnuplot"
+    echo "$dir"
+}
+
+@test "compare_models with nothing to plot, or nothing to plot with, says so and leaves no old plot" {
+    local dir=$BATS_TEST_TMPDIR/bench cm=$WB_ROOT/chapters/ch06/compare_models bin path
+    mkdir -p "$dir"
+
+    # every model left out: no run to plot, and no gnuplot run to complain
+    echo '<svg>an old plot</svg>' >"$dir/models.svg"
+    skip_all_but
+    run --separate-stderr -0 timeout 60 "$cm" -n 10 -d 50 --out "$dir" "${SKIP[@]}"
+    assert_line "no plot: no run fetched every URL"
+    assert_equal "$stderr" ""
+    [ ! -e "$dir/models.svg" ] || fail "an old models.svg is left beside the new table"
+
+    # the one model that runs fails: exit 1, and still no plot
+    bin=$(partial_bin)
+    printf '#!/bin/sh\necho "select_crawler: broken" >&2\nexit 3\n' >"$bin/ch05/select_crawler"
+    chmod +x "$bin/ch05/select_crawler"
+    echo '<svg>an old plot</svg>' >"$dir/models.svg"
+    skip_all_but select
+    run --separate-stderr -1 timeout 60 env WB_BIN="$bin" "$cm" -n 10 -d 50 --out "$dir" \
+        "${SKIP[@]}"
+    assert_line --regexp '^select +C +10 .*  failed: exit 3, 0 of 10 fetched: select_crawler: broken$'
+    assert_line "no plot: no run fetched every URL"
+    assert_equal "$stderr" "compare_models: a run did not fetch every URL: its note in the table says how"
+    [ ! -e "$dir/models.svg" ] || fail "an old models.svg is left beside the new table"
+
+    # a run to plot, but no gnuplot: the table, and no old plot beside it
+    path=$(path_without_gnuplot)
+    echo '<svg>an old plot</svg>' >"$dir/models.svg"
+    skip_all_but epoll_callbacks
+    run --separate-stderr -0 timeout 60 env PATH="$path" "$cm" -n 10 -d 50 --out "$dir" \
+        "${SKIP[@]}"
+    assert_line "no plot: gnuplot is not installed (apt-get install gnuplot-nox)"
+    run -0 grep -c '^epoll_callbacks,C,10,50,[0-9.]' "$dir/models.csv"
+    assert_output 1
+    [ ! -e "$dir/models.svg" ] || fail "an old models.svg is left beside the new table"
+}
+
 @test "compare_models names every program that is not built, and runs no model" {
     local bin dir=$BATS_TEST_TMPDIR/bench
     bin=$(partial_bin ch05/callback_crawler)
@@ -453,10 +565,12 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
     for m in "${C_MODELS[@]}" "${PY_MODELS[@]}"; do
         case $m in select | coroutines | epoll_callbacks) ;; *) others+=(--skip "$m") ;; esac
     done
-    run -1 timeout 60 env WB_BIN="$bin" \
+    run --separate-stderr -1 timeout 60 env WB_BIN="$bin" \
         "$WB_ROOT/chapters/ch06/compare_models" -n 10 -d 50 --out "$dir" "${others[@]}"
     assert_line --regexp '^select +C +10 .*  failed: exit 3, 0 of 10 fetched: select_crawler: broken$'
     assert_line --regexp '^coroutines +C +10 .*  failed: exit 0, 5 of 10 fetched: $'
+    # said once more at the end, for whoever runs it (make bench)
+    assert_equal "$stderr" "compare_models: a run did not fetch every URL: its note in the table says how"
     run -0 grep -c '^select,C,10,50,.*,0,3,"failed: exit 3, 0 of 10 fetched: select_crawler: broken"$' "$dir/models.csv"
     assert_output 1
     run -0 grep -c '^epoll_callbacks,C,10,50,.*,10,0,""$' "$dir/models.csv"
@@ -525,5 +639,39 @@ bytes_of_0() { sed -nE 's/^\[0\] ([0-9]+) bytes in .*/\1/p' <<<"$output"; }
             file:///etc/hostname "$LAB_URL/bytes/3"
         assert_stderr_contains "$p.py: file:///etc/hostname: not an http:// URL"
         assert_equal "$(result_lines)" 1
+    done
+}
+
+@test "a URL that is not ASCII fails alone in each Python program: the other URLs still print" {
+    local p
+    for p in "${PY_PROGRAMS[@]}"; do
+        run --separate-stderr -1 timeout 20 python3 "$WB_ROOT/chapters/ch06/python/$p.py" \
+            "$LAB_URL/é" "$LAB_URL/bytes/3"
+        assert_stderr_contains "$p.py: $LAB_URL/é: 'ascii' codec can't encode"
+        [[ $stderr != *Traceback* ]] || fail "$p.py: a traceback: $stderr"
+        assert_line --regexp '^\[1\] [0-9]+ bytes in '
+        assert_equal "$(result_lines)" 1
+    done
+}
+
+# "the lab server holds N requests now", for on_terminal's until= step
+holds_requests() { echo "curl -s --noproxy '*' '$LAB_URL/stats' | grep -q '\"active\": $1,'"; }
+
+@test "Ctrl-C stops each Python program at once, without a traceback: exit 130" {
+    local p args at_once
+    for p in "${PY_PROGRAMS[@]}"; do
+        # two requests the lab server never answers; -t 60: only Ctrl-C ends them
+        args=(-t 60 "$LAB_URL/hang?1" "$LAB_URL/hang?2") at_once=2
+        case $p in
+        sequential) at_once=1 ;;
+        process_pool) args+=(-w 2) ;;
+        esac
+        wait_until 10 lab_stat_is active 0
+        # Ctrl-C once every request it sends at once is held
+        run -0 timeout 20 python3 "$(on_terminal)" "until=$(holds_requests "$at_once")" \
+            "type="$'\003' -- python3 "$WB_ROOT/chapters/ch06/python/$p.py" "${args[@]}"
+        [[ $output != *Traceback* ]] || fail "$p.py: a traceback: $output"
+        assert_line --index -1 "exit 130"
+        assert_equal "${#lines[@]}" 1
     done
 }

@@ -2,131 +2,31 @@
  *
  * Talk: Q & A - one event loop, or one per core?
  * Usage: loop_per_core [-q] [-n N] [-d MS] [-t SECONDS] [-w LOOPS] [URL...]
- * Shows: LOOPS threads (default: one per online CPU), each with its own epoll and
- *        its own connections, as nginx's workers and memcached's threads do: URL i
- *        goes to loop i % LOOPS and stays there, so the hot path takes no lock.
+ * Shows: LOOPS threads (default: one per CPU this process may run on), each with
+ *        its own epoll and its own connections, as nginx's workers and memcached's
+ *        threads do: URL i goes to loop i % LOOPS and stays there, so the hot path
+ *        takes no lock. A loop and the steps of its fetches: loop_fetch.h.
  * Compare: ch05/callback_crawler.c (one loop), multi_socket_fetch.c. Linux.
  */
 #include "workbook.h"
 
+#include "loop_fetch.h"
+
 #include <getopt.h>
 #include <pthread.h>
-#include <sys/epoll.h> /* socket and getaddrinfo: in workbook.h */
+#include <sched.h>
 
-/* One fetch: how much of its request is sent, how much answer has come. */
-struct fetch {
-    int index, fd;
-    size_t sent;
-    long long bytes;
-    const char *url;
-    char *request;
-};
+/* ---- how many loops: one per core ------------------------------------------ */
 
-/* One loop: its thread, its epoll, its fetches; no other thread touches them. */
-struct loop {
-    pthread_t thread;
-    int epfd, count, pending, failed;
-    struct fetch *fetch;
-    double deadline;
-    struct wb_timeline *tl; /* shared, but slot i belongs to URL i's loop */
-};
-
-/* ---- one fetch's steps (as in ch05/callback_crawler.c) ---------------------- */
-
-/* The end of a fetch: close its socket, print its line, or why it failed. */
-static void finish(struct loop *l, struct fetch *f, const char *why)
+/* The CPUs this process may run on: its affinity mask, which taskset and
+ * cpusets narrow, not every CPU online. A mask too small for the machine
+ * (over 1024 CPUs) fails with EINVAL: then one loop. */
+static int cpus_allowed(void)
 {
-    close(f->fd); /* which also takes it out of the epoll set */
-    f->fd = -1;
-    free(f->request); /* a fetch ends once: freed once */
-
-    l->pending--;
-    wb_task_end(l->tl, f->index);
-
-    if (why == NULL) {
-        wb_result(f->index, f->bytes, wb_task_seconds(l->tl, f->index), f->url);
-    } else {
-        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, f->url, why);
-        wb_task_failed(l->tl, f->index);
-        l->failed++;
-    }
-}
-
-/* Connect without waiting; the loop hears when the socket is writable. */
-static void start(struct loop *l, struct fetch *f)
-{
-    char host[256], port[16];
-    const char *path;
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
-    wb_task_begin(l->tl, f->index);
-
-    if (wb_split_url(f->url, host, sizeof host, port, sizeof port, &path) == -1) {
-        finish(l, f, "not a URL");
-        return;
-    }
-    if (asprintf(&f->request,
-                 "GET %s HTTP/1.0\r\nHost: %s:%s\r\nConnection: close\r\n\r\n", path,
-                 host, port) == -1)
-        wb_die("asprintf");
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0) {
-        finish(l, f, gai_strerror(rc));
-        return;
-    }
-
-    f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    rc = -1;
-    if (f->fd != -1)
-        rc = connect(f->fd, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    if (rc == -1 && errno != EINPROGRESS) {
-        finish(l, f, strerror(errno)); /* EINPROGRESS: under way */
-        return;
-    }
-
-    struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = f};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, f->fd, &ev) == -1)
-        finish(l, f, strerror(errno));
-}
-
-/* Writable: the handshake is over (SO_ERROR says how); send what is left. */
-static void on_writable(struct loop *l, struct fetch *f)
-{
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0) {
-        finish(l, f, strerror(err ? err : errno));
-        return;
-    }
-
-    size_t total = strlen(f->request);
-    ssize_t sent = send(f->fd, f->request + f->sent, total - f->sent, MSG_NOSIGNAL);
-    if (sent == -1 && errno != EAGAIN && errno != EINTR) {
-        finish(l, f, strerror(errno));
-        return;
-    }
-    if (sent > 0)
-        f->sent += (size_t)sent;
-    if (f->sent < total)
-        return; /* a short write: the rest when it is writable again */
-
-    /* all sent: from now on, wait for the answer */
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, f->fd, &ev) == -1)
-        finish(l, f, strerror(errno));
-}
-
-/* Readable: take what came; the server closing means the answer is whole. */
-static void on_readable(struct loop *l, struct fetch *f)
-{
-    char buf[4096];
-    ssize_t got = recv(f->fd, buf, sizeof buf, 0);
-    if (got > 0)
-        f->bytes += got;
-    else if (got == 0)
-        finish(l, f, NULL);
-    else if (errno != EAGAIN && errno != EINTR)
-        finish(l, f, strerror(errno));
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == -1)
+        return 1;
+    return CPU_COUNT(&allowed);
 }
 
 /* ---- one loop: its own epoll, its own fetches, no lock ---------------------- */
@@ -166,9 +66,9 @@ static _Noreturn void usage(int status)
     fputs("Usage: loop_per_core [-q] [-n N] [-d MS] [-t SECONDS] [-w LOOPS] [URL...]\n",
           status ? stderr : stdout);
     if (status == 0)
-        printf("\nFetch the URLs from LOOPS event loops, a thread each (one per CPU).\n"
-               "With no URL, N lab URLs (10) of MS ms (200). -t: give up on a URL\n"
-               "after SECONDS (10). -q: no timeline.\n");
+        printf("\nFetch the URLs from LOOPS event loops, a thread each (default: one\n"
+               "per CPU this process may run on). With no URL, N lab URLs (10) of MS\n"
+               "ms (200). -t: give up on a URL after SECONDS (10). -q: no timeline.\n");
     exit(status);
 }
 
@@ -179,14 +79,14 @@ static void parse_options(int argc, char **argv, struct wb_opts *o, int *timeout
                                              {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:w:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'w')
-            *loops = (int)wb_opt_long("-w", optarg, 1, 1024);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, o))
-            usage(2);
+        if (wb_common_opt(c, optarg, o))
+            continue;
+        switch (c) {
+        case 't': *timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'w': *loops = (int)wb_opt_long("-w", optarg, 1, 1024); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
     }
 }
 
@@ -194,7 +94,7 @@ int main(int argc, char **argv)
 {
     struct wb_opts o = WB_OPTS_INIT;
     int timeout_s = 10, n;
-    int loops = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int loops = cpus_allowed();
     parse_options(argc, argv, &o, &timeout_s, &loops);
     wb_raise_fd_limit(0);
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);

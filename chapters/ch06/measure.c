@@ -8,11 +8,14 @@
  *        and processes its process group had at most, and their summed memory.
  *        Nothing is taken from the program's own output. The group is the
  *        terminal's while it runs (Ctrl-C, Ctrl-Z and reading reach it), and
- *        an INT, TERM or HUP sent to measure is passed on to it.
+ *        an INT, TERM or HUP sent to measure is passed on to it, as a shell
+ *        runs a job: job_control.h.
  * Compare: compare_models (which runs every model under it), /usr/bin/time.
  *          Linux.
  */
 #include "workbook.h"
+
+#include "job_control.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -80,44 +83,6 @@ static double seconds(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* ---- the command's group and the terminal, as a shell runs a job -------------- */
-
-/* Make group `to` the terminal's foreground if group `from` has it now (stdin
- * is a terminal and measure runs in the foreground). SIGTTOU is blocked, else
- * a group in the background may not. */
-static void hand_terminal(pid_t from, pid_t to)
-{
-    if (tcgetpgrp(STDIN_FILENO) == from)
-        tcsetpgrp(STDIN_FILENO, to);
-}
-
-/* A signal for measure (kill, timeout, a hang-up) is for the command too. */
-static pid_t command;
-
-static void pass_on(int sig)
-{
-    int saved = errno; /* a handler must not change the errno it interrupts */
-    kill(-command, sig);
-    errno = saved;
-}
-
-/* Ctrl-Z stopped the command: stop measure too, so that the shell takes the
- * terminal back; when it is continued (fg), hand the terminal on again and
- * continue the command. */
-static void follow_stop(pid_t own_group)
-{
-    /* si_pid stays 0 if it runs; waitid fails once it has ended (ECHILD) */
-    siginfo_t info = {0};
-    if (waitid(P_PID, (id_t)command, &info, WSTOPPED | WNOHANG) == -1 ||
-        info.si_pid == 0)
-        return;
-
-    hand_terminal(command, own_group);
-    raise(SIGTSTP);
-    hand_terminal(own_group, command);
-    kill(-command, SIGCONT);
-}
-
 /* ---- options ------------------------------------------------------------------ */
 
 /* --help: all of this on stdout, exit 0; a bad option: line one on stderr, exit 2 */
@@ -142,12 +107,12 @@ static void parse_options(int argc, char **argv, long *interval_ms,
     int c;
     /* "+": stop at the first word that is not an option, the command's */
     while ((c = getopt_long(argc, argv, "+i:o:h", longopts, NULL)) != -1) {
-        if (c == 'i')
-            *interval_ms = wb_opt_long("-i", optarg, 1, 10000);
-        else if (c == 'o')
-            *report_to = optarg;
-        else
-            usage(c == 'h' ? 0 : 2);
+        switch (c) {
+        case 'i': *interval_ms = wb_opt_long("-i", optarg, 1, 10000); break;
+        case 'o': *report_to = optarg; break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
     }
     if (optind == argc) {
         fprintf(stderr, "%s: no command to run\n", program_invocation_short_name);
@@ -156,6 +121,15 @@ static void parse_options(int argc, char **argv, long *interval_ms,
 }
 
 /* ---- main: fork, sample until it ends, wait4, report -------------------------- */
+
+/* A step of the child before its exec failed: say so, and _exit, not exit (the
+ * parent's stdio buffers and atexit handlers are not the child's to run). */
+static _Noreturn void child_fails(const char *what)
+{
+    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
+            strerror(errno));
+    _exit(127);
+}
 
 int main(int argc, char **argv)
 {
@@ -170,11 +144,9 @@ int main(int argc, char **argv)
     if (out == NULL)
         wb_die(report_to);
 
-    /* SIGTTOU blocked: a group in the background may then move the terminal */
-    sigset_t ttou;
-    sigemptyset(&ttou);
-    sigaddset(&ttou, SIGTTOU);
-    sigprocmask(SIG_BLOCK, &ttou, NULL);
+    /* SIGTTOU blocked for good, INT, TERM and HUP until the wait */
+    sigset_t original, waiting;
+    block_signals(&original, &waiting);
     pid_t own_group = getpgrp();
 
     /* the command, in a process group of its own, so that /proc finds its
@@ -186,21 +158,23 @@ int main(int argc, char **argv)
         wb_die("fork");
 
     if (pid == 0) {
-        setpgid(0, 0);
+        /* the child: its group, the terminal, the mask measure began with */
+        if (setpgid(0, 0) == -1)
+            child_fails("setpgid");
         hand_terminal(own_group, getpid());
-        sigprocmask(SIG_UNBLOCK, &ttou, NULL);
+        if (sigprocmask(SIG_SETMASK, &original, NULL) == -1)
+            child_fails("sigprocmask");
         execvp(argv[optind], argv + optind);
-        fprintf(stderr, "measure: %s: %s\n", argv[optind], strerror(errno));
-        _exit(127);
+        child_fails(argv[optind]);
     }
-    setpgid(pid, pid); /* also here: whichever runs first, the group exists */
 
-    /* from now on INT, TERM and HUP for measure go to the command's group */
-    command = pid;
-    struct sigaction sa = {.sa_handler = pass_on};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    /* also here: whichever runs first, the group exists (EACCES: the child
+     * has run exec already, so it made its group itself) */
+    if (setpgid(pid, pid) == -1 && errno != EACCES)
+        wb_die("setpgid");
+
+    /* from now on INT, TERM and HUP for measure are noted, then passed on */
+    note_signals();
 
     /* sample until it ends: its pidfd becomes readable the moment it exits */
     struct peak p = {0};
@@ -208,13 +182,17 @@ int main(int argc, char **argv)
     if (pidfd == -1)
         wb_die("pidfd_open");
     struct pollfd ended = {.fd = pidfd, .events = POLLIN};
+    struct timespec interval = {interval_ms / 1000, interval_ms % 1000 * 1000000};
     int ready;
     do {
+        pass_on_signals(pid);
+        follow_stop(pid, own_group);
         sample(pid, &p);
-        follow_stop(own_group);
-        ready = poll(&ended, 1, (int)interval_ms);
+
+        /* the only place INT, TERM and HUP are let in: one cuts the wait short */
+        ready = ppoll(&ended, 1, &interval, &waiting);
         if (ready == -1 && errno != EINTR)
-            wb_die("poll"); /* EINTR: a signal passed on */
+            wb_die("ppoll"); /* EINTR: a signal came, to pass on */
     } while (ready != 1);
     double wall = wb_now() - t0;
 
@@ -241,6 +219,8 @@ int main(int argc, char **argv)
      * loop around it stops too (an exit of 130 would not stop it) */
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
         signal(SIGINT, SIG_DFL);
+        if (sigprocmask(SIG_SETMASK, &original, NULL) == -1) /* SIGINT was blocked */
+            wb_die("sigprocmask");
         raise(SIGINT);
     }
     return code;

@@ -5,24 +5,18 @@
  * Shows: libcurl says which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
  *        to wake it (CURLMOPT_TIMERFUNCTION); epoll watches, and we hand back only
  *        the ready socket (curl_multi_socket_action): O(ready), not O(open).
+ *        The run's state and its transfers started and finished, as in
+ *        ch05/multi_fetch.c: multi_transfers.h.
  * Compare: ch05/multi_fetch.c (curl_multi_poll looks at every transfer on
  *          every turn), fd_scaling.c (why), loop_per_core.c. Linux.
  */
 #include "workbook.h"
 
+#include "multi_transfers.h"
+
 #include <curl/curl.h>
 #include <getopt.h>
 #include <sys/epoll.h>
-
-/* The whole run. timer_at is when libcurl asked to be woken (0: no timer). */
-struct run {
-    CURLM *multi;
-    int epfd;
-    double timer_at;
-    char **urls;
-    int n, next, active, max, failed, timeout_s;
-    struct wb_timeline tl;
-};
 
 /* ---- what libcurl asks of our loop ------------------------------------------ */
 
@@ -44,12 +38,17 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *kno
     static const uint32_t wanted[4] = {0, EPOLLIN, EPOLLOUT, EPOLLIN | EPOLLOUT};
     struct epoll_event ev = {.events = wanted[what & 3], .data.fd = s};
 
-    /* a socket we have not seen: add it and mark it seen; else change it */
+    /* a socket we have not seen: add it; else change what it is watched for */
     int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(r->epfd, op, s, &ev) == -1)
         wb_die("epoll_ctl");
+
+    /* and mark it seen: libcurl hands r back as `known` from now on */
+    CURLMcode mc = CURLM_OK;
     if (known == NULL)
-        curl_multi_assign(r->multi, s, r);
+        mc = curl_multi_assign(r->multi, s, r);
+    if (mc != CURLM_OK)
+        die_curl("curl_multi_assign", curl_multi_strerror(mc));
     return 0;
 }
 
@@ -61,72 +60,6 @@ static int on_timer(CURLM *multi, long timeout_ms, void *arg)
 
     r->timer_at = timeout_ms < 0 ? 0 : wb_now() + (double)timeout_ms / 1000;
     return 0;
-}
-
-/* ---- starting and finishing transfers (as in ch05/multi_fetch.c) ----------- */
-
-/* The body is only counted (CURLINFO_SIZE_DOWNLOAD_T), not kept. */
-static size_t discard(char *data, size_t size, size_t nmemb, void *arg)
-{
-    (void)data;
-    (void)arg;
-    return size * nmemb;
-}
-
-/* Start URLs until max transfers are under way or no URL is left. Setting a
- * known option fails only for lack of memory: the answers are checked once. */
-static void start_more(struct run *r)
-{
-    while (r->next < r->n && (r->max == 0 || r->active < r->max)) {
-        int i = r->next++;
-        CURL *easy = curl_easy_init(); /* NULL fails every setopt below */
-
-        /* a connection of its own, as in the raw-socket crawlers: looking
-         * for one to reuse walks every connection open to the host */
-        int bad = curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]);
-        bad |= curl_easy_setopt(easy, CURLOPT_PRIVATE, &r->urls[i]);
-        bad |= curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
-        bad |= curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s);
-        bad |= curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* no SIGPIPE dance */
-        bad |= curl_easy_setopt(easy, CURLOPT_PROXY, "");
-        bad |= curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http"); /* http only */
-        bad |= curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
-        bad |= curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
-        if (bad != 0 || curl_multi_add_handle(r->multi, easy) != CURLM_OK)
-            wb_die_err(ENOMEM, "cannot set up a transfer");
-
-        wb_task_begin(&r->tl, i);
-        r->active++;
-    }
-}
-
-/* A transfer is over: print its line (or error), free it, start the next URL. */
-static void finish(struct run *r, CURL *easy, CURLcode res)
-{
-    char **url = NULL;
-    long head = 0;
-    curl_off_t body = 0;
-    /* which URL, and its bytes: for a handle of ours, getinfo cannot fail */
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &url);
-    curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &head);
-    curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
-    int i = (int)(url - r->urls);
-    wb_task_end(&r->tl, i);
-
-    /* every byte received, head and body, like the raw-socket programs */
-    if (res == CURLE_OK) {
-        wb_result(i, head + (long long)body, wb_task_seconds(&r->tl, i), *url);
-    } else {
-        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, *url,
-                curl_easy_strerror(res));
-        wb_task_failed(&r->tl, i);
-        r->failed++;
-    }
-
-    curl_multi_remove_handle(r->multi, easy);
-    curl_easy_cleanup(easy);
-    r->active--;
-    start_more(r);
 }
 
 /* ---- the loop: sleep in epoll_wait, hand libcurl what woke us --------------- */
@@ -146,7 +79,9 @@ static void run_loop(struct run *r)
         if (ready == -1 && errno != EINTR)
             wb_die("epoll_wait"); /* EINTR: a signal cut the wait short */
 
-        /* each ready socket: tell libcurl which one, and how it is ready */
+        /* each ready socket: tell libcurl which one, and how it is ready (a
+         * failed transfer comes out of info_read below; a failed call means
+         * libcurl itself cannot go on) */
         for (int k = 0; k < ready; k++) {
             int how = 0;
             if (ev[k].events & EPOLLIN)
@@ -155,13 +90,20 @@ static void run_loop(struct run *r)
                 how |= CURL_CSELECT_OUT;
             if (ev[k].events & (EPOLLERR | EPOLLHUP))
                 how |= CURL_CSELECT_ERR;
-            curl_multi_socket_action(r->multi, ev[k].data.fd, how, &running);
+
+            int fd = ev[k].data.fd;
+            CURLMcode mc = curl_multi_socket_action(r->multi, fd, how, &running);
+            if (mc != CURLM_OK)
+                die_curl("curl_multi_socket_action", curl_multi_strerror(mc));
         }
 
         /* the timer is due: libcurl checks its timeouts (and starts new handles) */
         if (r->timer_at != 0 && wb_now() >= r->timer_at) {
             r->timer_at = 0;
-            curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            CURLMcode mc =
+                curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            if (mc != CURLM_OK)
+                die_curl("curl_multi_socket_action", curl_multi_strerror(mc));
         }
 
         /* the transfers that are over, each making room for the next URL */
@@ -192,14 +134,14 @@ static void parse_options(int argc, char **argv, struct wb_opts *o, struct run *
                                              {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "qn:d:t:c:h", longopts, NULL)) != -1) {
-        if (c == 't')
-            r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600);
-        else if (c == 'c')
-            r->max = (int)wb_opt_long("-c", optarg, 1, 100000);
-        else if (c == 'h')
-            usage(0);
-        else if (!wb_common_opt(c, optarg, o))
-            usage(2);
+        if (wb_common_opt(c, optarg, o))
+            continue;
+        switch (c) {
+        case 't': r->timeout_s = (int)wb_opt_long("-t", optarg, 1, 3600); break;
+        case 'c': r->max = (int)wb_opt_long("-c", optarg, 1, 100000); break;
+        case 'h': usage(0);
+        default: usage(2);
+        }
     }
 }
 
@@ -217,7 +159,7 @@ int main(int argc, char **argv)
     /* libcurl once, before any handle; then the multi handle and our epoll */
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK)
-        wb_die_err(EPROTO, curl_easy_strerror(cc));
+        die_curl("curl_global_init", curl_easy_strerror(cc));
     r.multi = curl_multi_init();
     if (r.multi == NULL)
         wb_die_err(ENOMEM, "curl_multi_init");
@@ -225,11 +167,14 @@ int main(int argc, char **argv)
     if (r.epfd == -1)
         wb_die("epoll_create1");
 
-    /* the two callbacks through which libcurl asks our loop for what it needs */
-    curl_multi_setopt(r.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(r.multi, CURLMOPT_SOCKETDATA, &r);
-    curl_multi_setopt(r.multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(r.multi, CURLMOPT_TIMERDATA, &r);
+    /* the two callbacks through which libcurl asks our loop for what it needs;
+     * only a libcurl too old to know these options refuses them: checked once */
+    int bad = curl_multi_setopt(r.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    bad |= curl_multi_setopt(r.multi, CURLMOPT_SOCKETDATA, &r);
+    bad |= curl_multi_setopt(r.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    bad |= curl_multi_setopt(r.multi, CURLMOPT_TIMERDATA, &r);
+    if (bad != 0)
+        die_curl("curl_multi_setopt", "this libcurl has no socket interface");
 
     double t0 = wb_now();
     start_more(&r);

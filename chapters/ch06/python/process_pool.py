@@ -10,10 +10,18 @@ Usage: process_pool.py [-q] [-w W] [-n N] [-d MS] [-t SECONDS] [URL...]
 """
 
 import multiprocessing
+import signal
 import sys
 
 import workbook as wb
 from sequential import fetch
+
+
+def ignore_ctrl_c():
+    """Runs in each worker as it starts. Ctrl-C reaches every process of the
+    terminal's group: the parent alone answers it (leaving the with block
+    stops the pool), not each worker with a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def fetch_one(job):
@@ -35,7 +43,7 @@ def main():
     failed = 0
     begin = wb.now()
     jobs = [(i, url, opts.t) for i, url in enumerate(urls)]
-    with multiprocessing.Pool(min(opts.w, len(urls))) as pool:
+    with multiprocessing.Pool(min(opts.w, len(urls)), ignore_ctrl_c) as pool:
         # the parent prints each line as its answer comes back
         for i, url, nbytes, seconds, error in pool.imap_unordered(fetch_one, jobs):
             if error is None:
@@ -48,4 +56,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback, and the exit status a shell gives it (128 + 2)
+        sys.exit(130)

@@ -69,8 +69,13 @@ class Crawler:
             self.finish(OSError(error, os.strerror(error)))
             return
         request = "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (self.path, self.host)
-        self.sock.sendall(request.encode("ascii"))  # small: fits the empty buffer
-        selector.register(key.fd, EVENT_READ, self.read_response)
+        # small, it fits the empty buffer; a URL that is not ASCII, or a
+        # connection already gone, ends this fetch only, as in fetch()
+        try:
+            self.sock.sendall(request.encode("ascii"))
+            selector.register(key.fd, EVENT_READ, self.read_response)
+        except (OSError, ValueError) as e:
+            self.finish(e)
 
     def read_response(self, key, mask):
         try:
@@ -128,4 +133,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback, and the exit status a shell gives it (128 + 2)
+        sys.exit(130)

@@ -49,4 +49,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback, and the exit status a shell gives it (128 + 2)
+        sys.exit(130)

@@ -19,7 +19,9 @@ from sequential import fetch
 
 class UrlFetchThread(threading.Thread):
     def __init__(self, i, url, timeout):
-        super().__init__()
+        # a daemon thread: on Ctrl-C the interpreter exits without waiting
+        # for every fetch to end
+        super().__init__(daemon=True)
         self.i, self.url, self.timeout = i, url, timeout
         self.failed = False
 
@@ -50,4 +52,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback, and the exit status a shell gives it (128 + 2)
+        sys.exit(130)
