@@ -177,6 +177,15 @@ CRAWLERS=(multi_socket_fetch loop_per_core)
     assert_stderr_contains "multi_socket_fetch: file:///etc/hostname: Unsupported protocol"
 }
 
+@test "multi_socket_fetch fails a URL answered with an HTTP error status, as multi_fetch does" {
+    run --separate-stderr -1 timeout 10 "$WB_BIN/ch06/multi_socket_fetch" -q \
+        "$LAB_URL/status/404" "$LAB_URL/bytes/3"
+    no_sanitizer_report
+    assert_equal "$(result_lines)" 1
+    assert_line --regexp '^\[1\] [0-9]+ bytes in '
+    assert_stderr_contains "multi_socket_fetch: $LAB_URL/status/404: HTTP response code said error"
+}
+
 @test "with no lab server both say how to start one, and exit 1 before any result" {
     local p
     LAB_URL="http://127.0.0.1:$(closed_port)"

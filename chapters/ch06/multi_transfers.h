@@ -51,6 +51,7 @@ static inline void start_more(struct run *r)
         int bad = curl_easy_setopt(easy, CURLOPT_URL, r->urls[i]);
         bad |= curl_easy_setopt(easy, CURLOPT_PRIVATE, &r->urls[i]);
         bad |= curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+        bad |= curl_easy_setopt(easy, CURLOPT_FAILONERROR, 1L); /* 404: a failure */
         bad |= curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)r->timeout_s);
         bad |= curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* no SIGPIPE dance */
         bad |= curl_easy_setopt(easy, CURLOPT_PROXY, "");
