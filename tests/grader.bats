@@ -2,9 +2,11 @@
 # tests/grader.bats - the grader's helpers for a course (tests/exercises/README.md):
 # the hang autopsy (a backtrace of every thread of a program that hung, in the
 # student's report), stress mode (a pass rate per test, a seed per run), the
-# hint ladder (make hint), make next, and the Gradescope autograder
+# hint ladder (make hint), make next, the Gradescope autograder
 # (make gradescope: the zip, unpacked into a scratch root, grades a
-# submission). The grading itself, over every exercise, is grade-check's.
+# submission, and a submission's program cannot change its own grade), and
+# the grader's verdicts where bats or ThreadSanitizer is not up to it. The
+# grading itself, over every exercise, is grade-check's.
 
 setup() {
     load helper
@@ -299,6 +301,17 @@ print("score %s of %s, %d tests" % (r["score"], top, len(r["tests"])))
 print(r["output"])' "$root/results/results.json"
     assert_line --index 0 --regexp '^score ([1-9][0-9]*) of \1, [1-9][0-9]* tests$'
     assert_output --partial "exercises/ch05/timer_loop.c"
+    # the model answers' fib.h differs from the skeleton's in a comment only: no word about it
+    refute_output --partial "ch04/fib.h"
+    # no model answer in the zip, where a student's program could read it:
+    # the names of the exercises' programs instead
+    run python3 -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+print([n for n in z.namelist() if n.startswith("workbook/solutions/")])
+print(z.read("workbook/tests/exercises/programs.txt").decode())' "$BATS_TEST_TMPDIR/autograder.zip"
+    assert_line --index 0 '[]'
+    assert_line 'ch02/transfer'
+    assert_line 'ch04/fib_server'
 
     # an empty submission: zero, and a message that says what to submit
     rm -rf "$root/submission" "$root/results"
@@ -386,6 +399,188 @@ print(z.read("workbook/exercises/ch05/timer_loop.c") == open(sys.argv[2], "rb").
 print(b"an answer being tried" in z.read("workbook/exercises/ch05/timer_loop.c"))' \
         "$zip" "$WB_ROOT/exercises/ch05/timer_loop.c"
     assert_output $'True\nFalse'
+}
+
+# The grade of a scratch autograder's results.json for ch02/transfer: the
+# score of its maximum, then its ThreadSanitizer test's status, score and
+# maximum, then every test's message.
+transfer_results() { # ROOT
+    python3 - "$1/results/results.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+tests = [t for t in r["tests"] if t["tags"][0] == "ch02/transfer"]
+print("score %s of %s" % (r["score"], sum(t["max_score"] for t in tests)))
+for t in tests:
+    if "ThreadSanitizer" in t["name"]:
+        print("tsan: %s %s of %s%s" % (t["status"], t["score"], t["max_score"],
+                                       ", ungraded" if "ungraded" in t["tags"] else ""))
+print(r["output"])
+for t in tests:
+    print(t["output"])
+EOF
+}
+
+@test "make gradescope, as root: a student's program can neither rewrite the grader nor remove its ThreadSanitizer build" {
+    [ "$(id -u)" -eq 0 ] || skip "run_autograder runs the students' code as another user only as root (as on Gradescope)"
+    command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+    local root="$BATS_TEST_TMPDIR/autograder"
+    autograder_root "$root"
+    mkdir -p "$root/submission"
+    # The reviewer's cheats: a transfer.c whose program, run by the suite
+    # from the top of the workbook's copy, first removes the ThreadSanitizer
+    # build of itself (its test would then skip, and its points be left out
+    # of the maximum) ...
+    cat >"$root/submission/transfer.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+
+int main(void)
+{
+    if (unlink("build/tsan/exercises/ch02/transfer") != 0)
+        perror("cheat: unlink build/tsan/exercises/ch02/transfer");
+    return 0;
+}
+EOF
+    run timeout 300 env AUTOGRADER="$root" AUTOGRADER_ONLY=ch02/transfer bash "$root/source/run_autograder"
+    assert_success
+    run transfer_results "$root"
+    assert_line --index 0 --regexp '^score 0 of [1-9][0-9]*$'
+    # the TSan test ran, and failed: graded, not skipped
+    assert_line --index 1 --regexp '^tsan: failed 0 of [1-9][0-9]*$'
+    assert_output --partial "cheat: unlink build/tsan/exercises/ch02/transfer: Permission denied"
+
+    # ... then one that rewrites grade_report.py so that every test passes
+    rm -rf "$root/results"
+    cat >"$root/submission/transfer.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+    if (system("sed -i 's/= classify(r, text)/= \"PASS\"/' tests/exercises/grade_report.py") != 0)
+        fputs("cheat: sed failed\n", stderr);
+    return 0;
+}
+EOF
+    run timeout 300 env AUTOGRADER="$root" AUTOGRADER_ONLY=ch02/transfer bash "$root/source/run_autograder"
+    assert_success
+    run transfer_results "$root"
+    assert_line --index 0 --regexp '^score 0 of [1-9][0-9]*$'
+    assert_line --index 1 --regexp '^tsan: failed 0 of [1-9][0-9]*$'
+    assert_output --partial "Permission denied"
+    assert_output --partial "cheat: sed failed"
+}
+
+@test "a suite's results that come out of turn, written into bats' fd 3 by a program under test, score nothing" {
+    local dir="$BATS_TEST_TMPDIR/report"
+    mkdir -p "$dir/tap" "$dir/junit"
+    printf '@test "one [2 pts]" {\n}\n@test "two [3 pts]" {\n}\n' >"$dir/ch09_demo.bats"
+    # test 2's program wrote "ok 1 ..." where bats reads the results from
+    cat >"$dir/tap/ch09_demo.tap" <<'EOF'
+1..2
+not ok 1 one [2 pts]
+# expected: the line: done
+ok 1 one [2 pts]
+ok 2 two [3 pts]
+EOF
+    printf '%s\tok\t%s\t%s\t0\t10\n' "$dir/ch09_demo.bats" /dev/null "$dir/tap/ch09_demo.tap" >"$dir/manifest.tsv"
+    run python3 "$HERE/grade_report.py" --manifest "$dir/manifest.tsv" --out "$dir"
+    assert_success
+    assert_output --regexp "ch09/demo +0/2 +0 +5 +2 FAIL"
+    assert_output --partial "are not bats' own, so none counts"
+    run cut -f2,3 "$dir/summary.txt"
+    assert_output $'FAIL\t0/2\nFAIL\t0/3'
+    # bats' own order is no forgery, nor is a teardown_file that failed after the plan
+    printf '1..2\nnot ok 1 one [2 pts]\n# expected: the line: done\nok 2 two [3 pts]\nnot ok 3 teardown_file failed\n' \
+        >"$dir/tap/ch09_demo.tap"
+    run python3 "$HERE/grade_report.py" --manifest "$dir/manifest.tsv" --out "$dir"
+    assert_output --regexp "ch09/demo +1/2 +3 +5 +1 FAIL"
+}
+
+# A bats that is not up to the grader: it says it is VERSION, and refuses
+# the grader's options, as bats 1.2.1 refuses --report-formatter.
+fake_bats() { # DIR VERSION
+    mkdir -p "$1"
+    cat >"$1/bats" <<EOF
+#!/bin/sh
+[ "\$1" = --version ] && { echo "Bats $2"; exit 0; }
+echo "Error: Bad command line option '--report-formatter'" >&2
+exit 1
+EOF
+    chmod 755 "$1" "$1/bats"
+}
+
+@test "a bats too old, or one that runs no suite: grade says so and exits 2, run_autograder gives up with its words" {
+    local old="$BATS_TEST_TMPDIR/bats-1.2.1" broken root="$BATS_TEST_TMPDIR/autograder"
+    fake_bats "$old" 1.2.1
+    run timeout 60 env PATH="$old:$PATH" bash "$HERE/grade" --src solutions --only ch04/fib --out "$BATS_TEST_TMPDIR/out"
+    assert_failure 2
+    assert_output --partial "bats 1.2.1 is too old: the grader needs bats-core 1.7 or newer"
+    # one that says it is new enough but runs no suite: no plan in its TAP
+    # (outside this test's folder, which another user may not enter, so that
+    # run_autograder as root runs it too)
+    broken="$(mktemp -d)"
+    fake_bats "$broken" 1.8.2
+    run timeout 60 env PATH="$broken:$PATH" bash "$HERE/grade" --src solutions --only ch04/fib --out "$BATS_TEST_TMPDIR/out"
+    assert_failure 2
+    assert_output --partial "bats did not run ch04/fib's suite"
+    assert_output --partial "Bad command line option '--report-formatter'"
+    # on Gradescope: 0, and the message says the grader could not run (not a column of NOT RUN)
+    autograder_root "$root"
+    mkdir -p "$root/submission"
+    cp "$WB_ROOT/solutions/ch04/fib.c" "$root/submission/"
+    run timeout 120 env PATH="$broken:$PATH" AUTOGRADER="$root" AUTOGRADER_ONLY=ch04/fib \
+        bash "$root/source/run_autograder"
+    rm -rf "$broken"
+    assert_success
+    run python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print("score %s" % r["score"])
+print(r["output"])' "$root/results/results.json"
+    assert_line --index 0 'score 0'
+    assert_output --partial "The grader could not run on this submission"
+    assert_output --partial "bats did not run ch04/fib's suite"
+}
+
+@test "setup.sh stops on a base image whose bats is too old, and names one that works" {
+    local bin="$BATS_TEST_TMPDIR/bin"
+    fake_bats "$bin" 1.2.1
+    # (SETUP_SKIP_INSTALL: no apt-get; a stand-in would say if it ran)
+    printf '#!/bin/sh\necho "apt-get ran" >&2\nexit 1\n' >"$bin/apt-get"
+    chmod +x "$bin/apt-get"
+    run env PATH="$bin:$PATH" SETUP_SKIP_INSTALL=1 bash "$HERE/gradescope/setup.sh"
+    assert_failure 1
+    assert_output --partial "setup.sh: bats 1.2.1"
+    assert_output --partial "is too old: the grader needs bats-core 1.7 or newer"
+    assert_output --partial "Choose the Ubuntu 24.04 base image"
+    refute_output --partial "apt-get ran"
+}
+
+@test "a compiler without ThreadSanitizer: the exercise keeps its plain build's verdict, its TSan test is skipped, and the summary says so" {
+    local copy="$BATS_TEST_TMPDIR/clone" bin="$BATS_TEST_TMPDIR/no-tsan"
+    copy_workbook "$copy"
+    mkdir -p "$bin"
+    cat >"$bin/cc" <<'EOF'
+#!/bin/sh
+# cc, as a compiler without ThreadSanitizer: -fsanitize=thread is refused
+for a; do
+    case "$a" in -fsanitize=thread*) echo "cc: error: unrecognized argument in option '$a'" >&2; exit 1 ;; esac
+done
+exec "$REAL_CC" "$@"
+EOF
+    chmod +x "$bin/cc"
+    run timeout 120 env REAL_CC="$(command -v cc)" PATH="$bin:$PATH" \
+        bash "$copy/tests/exercises/grade" --src solutions --only ch02/transfer
+    assert_success
+    refute_output --partial "BUILD ERROR"
+    # every other test graded and passed; the TSan test left out of the maximum
+    assert_output --regexp "ch02/transfer +([0-9]+)/\\1 +([1-9][0-9]*) +\\2 +1 not graded here"
+    assert_output --partial "ThreadSanitizer does not work here: the compiler cannot build with it (cc -fsanitize=thread: cc: error: unrecognized argument"
+    assert_output --partial "The tests that need it were not run here"
+    run grep -P '^ch02/transfer\tSKIP\t0/0\tThreadSanitizer' "$copy/grade/summary.txt"
+    assert_success
+    run python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["output"])' "$copy/grade/results.json"
+    assert_output --partial "ThreadSanitizer does not work here"
 }
 
 @test "make grade: a wrong exercise name lists the right ones, a file's path names its exercise, SEED is a number" {
@@ -488,7 +683,7 @@ EOF
     cp "$WB_ROOT/solutions/ch03/bounded_pool.c" "$copy/exercises/ch03/bounded_pool.c"
     # every run of this pool hangs, so the copy's suite gives a run 4 s, not
     # 10 to 30: the report is the same, and the test takes a minute less
-    sed -i -E 's/\bpool (10|20) /pool 4 /; s/timeout 30 env TSAN/timeout 6 env TSAN/' \
+    sed -i -E 's/\bpool (10|20) /pool 4 /; s/supervise 30 /supervise 6 /' \
         "$copy/tests/exercises/ch03_bounded_pool.bats"
     python3 - "$copy/exercises/ch03/bounded_pool.c" <<'EOF'
 import sys

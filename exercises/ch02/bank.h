@@ -3,9 +3,11 @@
  * Talk: glossary / synchronous (同步): the inventory and its row lock (行锁)
  * A bank of accounts; every account has its own mutex, its row lock. The bank
  * also plans the tellers' transfers (which accounts, how much: the same for
- * the same seed) and keeps the books the grader reads: how many moves were
- * made, how many of them were ever in progress at the same moment, and how
- * many threads made them.
+ * the same seed) and keeps the books the grader reads, in bank.c where no
+ * other file can touch them: how many moves were made, how many of them were
+ * ever in progress at the same moment, how many threads made them, and
+ * whether every account holds what its moves add up to. bank_close() prints
+ * them.
  *
  * This file and bank.c are given: write transfer.c, and keep these
  * declarations as they are.
@@ -14,7 +16,6 @@
 #define BANK_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 
 struct account {
@@ -26,19 +27,19 @@ struct bank {
     int count;
     struct account *accounts;
     unsigned long seed;
-    bool meet;               /* --meet: see bank_move() */
-    _Atomic long moves;      /* bank_move() calls so far */
-    _Atomic int inside;      /* bank_move() calls in progress now */
-    _Atomic int most_inside; /* the most that ever were at once */
-    _Atomic int threads;     /* how many threads called bank_move() */
+    bool meet; /* --meet: see bank_move() */
 };
 
-/* Open `count` accounts of 100 each, every lock initialised. Exits on failure. */
+/* Open `count` accounts of 100 each, every lock initialised. Exits on failure.
+ * A program opens one bank. */
 void bank_open(struct bank *b, int count, unsigned long seed, bool meet);
 
-/* Print how many threads made transfers ("threads that made transfers: N":
- * the grader reads it), destroy the locks and free the accounts. */
-void bank_close(struct bank *b);
+/* Print the books (the lines the grader reads: the moves made, the total
+ * before and after, how many threads made transfers and, with --meet, the
+ * most moves in progress at once), destroy the locks and free the accounts.
+ * Call it once, after every teller has finished. Returns true when every
+ * account holds what its moves add up to (the total is kept). */
+bool bank_close(struct bank *b);
 
 /* The sum of all balances. Call it only while no teller runs. */
 long bank_total(const struct bank *b);

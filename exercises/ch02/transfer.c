@@ -102,14 +102,13 @@ int main(int argc, char **argv)
 
     struct bank bank;
     bank_open(&bank, accounts, seed, meet);
-    long before = bank_total(&bank);
     struct teller *team = calloc((size_t)tellers, sizeof *team);
     if (team == NULL)
         wb_die("calloc");
 
     /* TODO(student): run every teller in its own thread, all at once:
      * pthread_create(&team[k].thread, NULL, teller_run, &team[k]) for each,
-     * then pthread_join() every one before the books are read below. Check
+     * then pthread_join() every one before bank_close() reads the books. Check
      * what both return (wb_die_err). As given, the tellers take turns in
      * this one thread, and nothing overlaps. */
     for (int k = 0; k < tellers; k++) {
@@ -117,19 +116,7 @@ int main(int argc, char **argv)
         teller_run(&team[k]);
     }
 
-    /* the books */
-    long after = bank_total(&bank);
-    printf("transfers done: %ld of %ld\n", atomic_load(&bank.moves),
-           tellers * transfers);
-    if (meet)
-        printf("most transfers inside their locks at once: %d\n",
-               atomic_load(&bank.most_inside));
-    if (after == before)
-        printf("total before: %ld, after: %ld: kept\n", before, after);
-    else
-        printf("total before: %ld, after: %ld: WRONG\n", before, after);
-
+    /* the books: bank_close() prints them, the lines the grader reads */
     free(team);
-    bank_close(&bank);
-    return after == before ? 0 : 1;
+    return bank_close(&bank) ? 0 : 1;
 }

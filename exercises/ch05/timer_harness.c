@@ -15,9 +15,11 @@
  *        --early  every third wait ends halfway, as when a socket is ready
  *        --chain  each of the first N/2 timers adds one more when it rings,
  *                 due in 0 to 2 ms
- *        Exit 0 when all three hold, 1 when not.
+ *        Exit 0 when all three hold, 1 when not. Under the grader, each
+ *        verdict line starts with its key (grade_key.h).
  * Compare: timer_loop.h (what the loop must do), event_loop_hello.c
  */
+#include "grade_key.h"
 #include "timer_loop.h"
 #include "workbook.h"
 
@@ -63,6 +65,9 @@ static unsigned long mix(unsigned long i)
 }
 
 static _Noreturn void verdict_and_exit(void);
+
+/* A verdict line: under the grader, with its key in front. */
+#define VERDICT(...) (fputs(grade_key(), stdout), printf(__VA_ARGS__))
 
 /* The pending alarm that must ring next: the earliest due, of those the
  * first added. NULL when none is pending. */
@@ -177,19 +182,20 @@ void loop_wait(long timeout_ms)
 static _Noreturn void verdict_and_exit(void)
 {
     bool all = w.rang == w.count;
-    printf("rang %ld of %ld timers\n", w.rang, w.count);
+    VERDICT("rang %ld of %ld timers\n", w.rang, w.count);
     if (w.order_error[0])
-        printf("order: WRONG: %s\n", w.order_error);
+        VERDICT("order: WRONG: %s\n", w.order_error);
     else if (!all)
-        printf("order: not every timer rang: loop_run returned or stopped early\n");
+        VERDICT("order: not every timer rang: loop_run returned or stopped early\n");
     else
-        printf("order: right (each at its deadline, ties first in, first out)\n");
+        VERDICT("order: right (each at its deadline, ties first in, first out)\n");
     if (w.wait_error[0])
-        printf("waits: WRONG (%ld of %ld): %s\n", w.wrong_waits, w.waits, w.wait_error);
+        VERDICT("waits: WRONG (%ld of %ld): %s\n", w.wrong_waits, w.waits,
+                w.wait_error);
     else if (!all)
-        printf("waits: %ld, but not every timer rang\n", w.waits);
+        VERDICT("waits: %ld, but not every timer rang\n", w.waits);
     else
-        printf("waits: %ld, each until the next deadline\n", w.waits);
+        VERDICT("waits: %ld, each until the next deadline\n", w.waits);
     fflush(stdout);
     exit(all && !w.order_error[0] && !w.wait_error[0] ? 0 : 1);
 }

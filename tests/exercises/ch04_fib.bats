@@ -111,6 +111,11 @@ setup() {
 drive() {
     # shellcheck disable=SC2016 # the inner bash expands them
     run bash -c 'timeout "$1" "${@:2}" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$1" "$DRIVER" "${@:2}"
+    # a ThreadSanitizer build whose runtime cannot start on this kernel
+    # (vm.mmap_rnd_bits=32): nothing of fib.c's was run
+    if [ "$WB_SAN" = tsan ] && grep -q 'FATAL: ThreadSanitizer: unexpected memory mapping' <<<"$output"; then
+        skip "ThreadSanitizer cannot start on this machine ($(grep -m 1 -o 'FATAL: ThreadSanitizer: [a-z ]*[a-z]' <<<"$output"): a kernel with vm.mmap_rnd_bits=32, which sysctl vm.mmap_rnd_bits=28 mends)"
+    fi
 }
 
 # Python's exact answers, one line per n: FUNC is fib (max 93) or dec (max 10000).
@@ -179,8 +184,10 @@ check() {
 }
 
 @test "fib(n) for n over 93 or below 0 is out of range, not a wrapped-around number [2 pts]" {
+    # no n in range here (fib(93) is the exactness test's): a right but slow
+    # fib() must not lose this test on time
     check fib "fib() returns -1 (out of range) for n < 0 and n > FIB_MAX: F(94) needs 65 bits." \
-        94 95 100 1000 93 -1 -93 9223372036854775807
+        94 95 100 1000 -1 -93 9223372036854775807
 }
 
 @test "fib(93) comes at once: linear time, not a recursion [2 pts]" {

@@ -9,25 +9,62 @@
 # sockets (peer.py, written out in setup_file) for the rest: exact answers
 # computed with Python's integers, many connections at once, clients that
 # stall, vanish or send garbage. Everything is bounded in time, so a server
-# that hangs fails its test instead of holding the grader.
+# that hangs fails its test instead of holding the grader. The numbers come
+# from fib.c, which ch04_fib.bats grades: fib_probe (built in setup_file from
+# the same fib.c) tells when a wrong number is fib()'s own, so that the
+# message sends the student there, not to the protocol.
 #
 # Points: a graded test's name ends with [N pts], a stretch test's with
 # [N pts, stretch] (tests/exercises/README.md).
 
 setup_file() {
+    load ../helper
     PEER="$BATS_FILE_TMPDIR/peer.py"
-    export PEER
+    # fib_probe N...: what fib(N) in the fib.c that the server was built with
+    # gives, one line per N: "value V", "out of range" (-1) or "returned R"
+    # (not built if it does not compile: then nothing is blamed on it)
+    FIB_SRC="$WB_EX/ch04"
+    [ -f "$FIB_SRC/fib.c" ] || FIB_SRC="$WB_ROOT/$(basename "$WB_EX")/ch04"
+    FIB_PROBE="$BATS_FILE_TMPDIR/fib_probe"
+    export PEER FIB_PROBE
+    cat >"$FIB_PROBE.c" <<'EOF'
+/* fib_probe.c - what fib() gives, for tests/exercises/ch04_fib_server.bats */
+#include "fib.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        uint64_t v = 0;
+        int r = fib(strtol(argv[i], NULL, 10), &v);
+        if (r == 0)
+            printf("value %" PRIu64 "\n", v);
+        else if (r == -1)
+            printf("out of range\n");
+        else
+            printf("returned %d\n", r);
+        fflush(stdout);
+    }
+    return 0;
+}
+EOF
+    ${CC:-cc} -std=c17 -D_GNU_SOURCE -O1 -I"$WB_ROOT/common" -I"$FIB_SRC" -o "$FIB_PROBE" \
+        "$FIB_PROBE.c" "$FIB_SRC/fib.c" >/dev/null 2>&1 || rm -f "$FIB_PROBE"
     cat >"$PEER" <<'EOF'
 """The clients of ch04_fib_server.bats. Usage: peer.py MODE PORT [ARGS]
 Each mode talks to fib_server on 127.0.0.1:PORT and exits 0 if all was well;
 else it prints what it did, what it expected, what came and a hint (the lines
 the grader shows a student) and exits 1."""
-import random, socket, sys, threading, time
+import os, random, socket, subprocess, sys, threading, time
 
 LIMIT = 64  # the longest request line, without its line end
 FLOOD = 4 << 20  # bytes a client holds unread at most: far more than any test's answers
 WHERE = "exercises/ch04/fib_server.c"
 PROTOCOL = "exercises/ch04/fib_protocol.c"
+NUMBERS = "exercises/ch04/fib.c"
 
 
 def fib(n):
@@ -55,6 +92,45 @@ def want(line, strict=False):
     if n <= 10000:  # a server without the stretch part may refuse it
         return [str(fib(n))] + ([] if strict else ["ERR out of range..."])
     return ["ERR out of range..."]
+
+
+def fib_blame(*pairs):
+    """Pairs of a request line (bytes, no LF) and the answer that came to it
+    (None: none came). If an answer is what fib() in fib.c gave for it, and
+    that is wrong (or fib() did not return within 5 s), the hint that says
+    so, for the first such line; else None. fib_probe runs the fib.c the
+    server was built with: F(n) for n <= 93, -1 past it, in linear time."""
+    probe = os.environ.get("FIB_PROBE", "")
+    asked = {}
+    for line, answer in pairs:
+        body = line[:-1] if line.endswith(b"\r") else line
+        if body.isdigit() and len(body) <= 18 and int(body) not in asked:
+            asked[int(body)] = answer
+    if not asked or not os.access(probe, os.X_OK):
+        return None
+    ns = list(asked)
+    try:
+        out = subprocess.run([probe] + [str(n) for n in ns], capture_output=True, timeout=5,
+                             text=True).stdout
+    except subprocess.TimeoutExpired as e:  # what it said before, then the slow one
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out = "\n".join(out.splitlines()[:len(ns) - 1] + ["(slow)"])
+    plain = lambda r: r[6:] if r.startswith("value ") else "-1 (out of range)" if r == "out of range" else r
+    for n, got in zip(ns, out.splitlines() + [""] * len(ns)):
+        right, answer = "value %d" % fib(n) if n <= 93 else "out of range", asked[n]
+        if got == right:
+            continue
+        if got == "(slow)":
+            said = "did not return within 5 s (a recursion? one loop of n steps)"
+        elif answer is not None and (answer == plain(got) or
+                                     got == "out of range" and answer.startswith("ERR out of range")):
+            said = "gave %s, not %s" % (plain(got), plain(right))
+        else:
+            continue  # the server did not answer with what fib() gave: not fib()'s doing
+        return ("fib(%d) in %s %s, and the server answers with what fib() gives: fib() in %s "
+                "returned it: grade ch04/fib first (make grade EX=ch04/fib), then the server again"
+                % (n, NUMBERS, said, NUMBERS))
+    return None
 
 
 def describe(choices):
@@ -153,10 +229,11 @@ def converse(conn, data, strict=False, lenient=False, what="", timeout=5.0, befo
         if not fits(answer, choices):
             fail(command, "answer %d, to %s: %s" % (i + 1, show_line(line), describe(choices)),
                  show(answer.encode("latin-1")) + (" (the answers before it were right)" if i else ""),
-                 wrong)
+                 fib_blame((line, answer)) or wrong)
     if short or why:
         fail(command, "%d answers, one per line" % len(lines),
-             "%d answer%s, then %s" % (len(got), "" if len(got) == 1 else "s", why or short), hint)
+             "%d answer%s, then %s" % (len(got), "" if len(got) == 1 else "s", why or short),
+             fib_blame(*[(line, None) for line in lines[len(got):]]) or hint)
 
 
 def mode_check(port, args):
@@ -181,6 +258,7 @@ def mode_check(port, args):
         if got != expected:
             fail("sent %s one byte at a time" % show(data), repr(expected),
                  repr(got) + (" (then %s)" % short if short else ""),
+                 fib_blame(*zip(lines, got + [None] * len(lines))) or
                  "a line may come in many pieces: keep the unfinished line between recv() calls "
                  "(fib_converse() in %s)" % PROTOCOL)
     elif "--strict" in flags:  # the stretch part
@@ -246,7 +324,7 @@ def mode_vanish(port, args):
 def mode_crowd(port, args):
     n, k = int(args[0]), int(args[1])
     barrier = threading.Barrier(n, timeout=10)
-    problems, wrong, first = [], [], [0]
+    problems, wrong, first, wrong_lines = [], [], [0], []
     lock = threading.Lock()
 
     def client(i):
@@ -267,6 +345,7 @@ def mode_crowd(port, args):
             if why or short:
                 return trouble("request %d (%s): %s" % (j + 1, line.decode(), why or short))
             if got[0] != want(line)[0]:
+                wrong_lines.append((line, got[0]))
                 return trouble("sent %s, expected %s, got %s" % (line.decode(), want(line)[0],
                                show(got[0].encode("latin-1"))), wrong)
             if j == 0:
@@ -286,7 +365,8 @@ def mode_crowd(port, args):
     command = "%d clients connected at once, each sending %d requests, one after another" % (n, k)
     if wrong:
         fail(command, "every answer right", "%d clients got a wrong answer, for example:" % len(wrong),
-             "look at fib_answer() in %s" % PROTOCOL, *sorted(wrong)[:3])
+             fib_blame(*sorted(wrong_lines)) or "look at fib_answer() in %s" % PROTOCOL,
+             *sorted(wrong)[:3])
     if first[0] < n:
         fail(command, "every client's first answer while all %d are connected" % n,
              "%d of them got it, within 10 s" % first[0],
@@ -324,6 +404,9 @@ setup() {
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.05
     done
+    if [ -z "$PORT" ] && [ "$WB_SAN" = tsan ] && grep -q 'FATAL: ThreadSanitizer: unexpected memory mapping' "$ERR"; then
+        skip "ThreadSanitizer cannot start on this machine ($(grep -m 1 -o 'FATAL: ThreadSanitizer: [a-z ]*[a-z]' "$ERR"): a kernel with vm.mmap_rnd_bits=32, which sysctl vm.mmap_rnd_bits=28 mends)"
+    fi
     if [ -z "$PORT" ]; then
         fail "$(printf 'command: %s -p 0\nexpected: the line "fib_server listening on port N" on stdout (flushed) within 10 s\ngot: %s\nstderr: %s\nhint: keep the printf() and fflush() after listen_on() in main()' \
             "$SERVER" "$(head -c 300 "$OUT")" "$(head -c 600 "$ERR")")"
@@ -378,6 +461,34 @@ server_gone() {
     [ "$st" -ne 141 ] || printf '\nhint: send() to a client that has left raises SIGPIPE, which kills the process: pass MSG_NOSIGNAL to send()'
 }
 
+# fib_blame N ANSWER...: pairs of a number sent and the line that came back
+# for it; the hint that blames fib.c if an answer is what fib(N) there gave
+# and that is wrong (as fib_blame in peer.py does); nothing else.
+fib_blame() {
+    local n answer got right
+    [ -x "$FIB_PROBE" ] || return 0
+    while [ $# -ge 2 ]; do
+        n=$1 answer=$2
+        shift 2
+        right="$(python3 -c 'import sys; n = int(sys.argv[1]); a, b = 0, 1
+for _ in range(min(n, 94)): a, b = b, a + b
+print("value %d" % a if n <= 93 else "out of range")' "$n")"
+        got="$(timeout 5 "$FIB_PROBE" "$n" 2>/dev/null)" || got='(slow)'
+        [ "$got" != "$right" ] || continue
+        if [ "$got" = '(slow)' ]; then
+            got="nothing within 5 s (a recursion? one loop of n steps)"
+        elif [ "$got" = "value $answer" ]; then
+            got="${got#value }"
+        else
+            continue # the server did not answer with what fib() gave
+        fi
+        right="${right#value }"
+        [ "$right" != "out of range" ] || right="-1 (out of range)"
+        echo "fib($n) in exercises/ch04/fib.c gave $got, not $right, and the server answers with what fib() gives: fib() in exercises/ch04/fib.c returned it: grade ch04/fib first (make grade EX=ch04/fib), then the server again"
+        return 0
+    done
+}
+
 # The server must still be running after what a test put it through.
 assert_alive() {
     local gone
@@ -390,8 +501,13 @@ assert_alive() {
     # shellcheck disable=SC2016 # the inner bash expands them
     run timeout 10 bash -c 'nc -N 127.0.0.1 "$1" | head -c 100000' _ "$PORT" < <(printf '0\n1\n2\n3\n4\n')
     if [ "$output" != $'0\n1\n1\n2\n3' ]; then
-        fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: look at fib_answer() and fib_converse() in exercises/ch04/fib_protocol.c" \
-            "$(head -c 300 <<<"$output" | paste -sd' ')")"
+        local hint
+        local got=()
+        mapfile -t got <<<"$output"
+        hint="$(fib_blame 0 "${got[0]-}" 1 "${got[1]-}" 2 "${got[2]-}" 3 "${got[3]-}" 4 "${got[4]-}")"
+        fail "$(printf "command: printf '0\\\\n1\\\\n2\\\\n3\\\\n4\\\\n' | nc -N 127.0.0.1 PORT\nexpected: 0 1 1 2 3, one per line\ngot: %s\nhint: %s" \
+            "$(head -c 300 <<<"$output" | paste -sd' ')" \
+            "${hint:-look at fib_answer() and fib_converse() in exercises/ch04/fib_protocol.c}")"
     fi
 }
 
@@ -417,8 +533,13 @@ assert_alive() {
         < <(printf '10\r\n20\n-3\r\nabc\r\n93\r\n')
     local expected=$'55\n6765\nERR negative\nERR not a number\n12200160415121876738'
     if [ "$output" != "$expected" ]; then
-        fail "$(printf "command: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected: %s\ngot: %s\nhint: a '\\\\r' just before the '\\\\n' belongs to the line end, not to the request (fib_converse() in exercises/ch04/fib_protocol.c)" \
-            "$(paste -sd'|' <<<"$expected")" "$(head -c 300 <<<"$output" | sed 's/\r/\\r/g' | paste -sd'|')")"
+        local hint
+        local got=()
+        mapfile -t got < <(tr -d '\r' <<<"$output")
+        hint="$(fib_blame 10 "${got[0]-}" 20 "${got[1]-}" 93 "${got[4]-}")"
+        fail "$(printf "command: printf '10\\\\r\\\\n20\\\\n-3\\\\r\\\\nabc\\\\r\\\\n93\\\\r\\\\n' | socat - TCP:127.0.0.1:PORT\nexpected: %s\ngot: %s\nhint: %s" \
+            "$(paste -sd'|' <<<"$expected")" "$(head -c 300 <<<"$output" | sed 's/\r/\\r/g' | paste -sd'|')" \
+            "${hint:-a '\\r' just before the '\\n' belongs to the line end, not to the request (fib_converse() in exercises/ch04/fib_protocol.c)}")"
     fi
 }
 

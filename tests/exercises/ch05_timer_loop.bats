@@ -7,7 +7,12 @@
 # that moves only when the loop calls loop_wait(), so it knows which timer
 # must ring next and how long every wait must be, and ends with three
 # verdict lines (rang N of N timers / order: ... / waits: ...). No stopwatch:
-# the same seed gives the same run on any machine.
+# the same seed gives the same run on any machine. Only the harness's own
+# verdict counts: each run writes a fresh key into a file named by
+# WB_GRADE_KEY_FILE, which the harness (grade_key.c) reads and deletes before
+# main() starts and puts in front of each verdict line, so a line that the
+# loop prints itself does not count. The three lines must come once, last,
+# and the exit status must be the harness's (0 when all three hold).
 #
 # Points: a graded test's name ends with [N pts] (tests/exercises/README.md).
 
@@ -17,28 +22,65 @@ setup() {
     RIGHT_ORDER='order: right \(each at its deadline, ties first in, first out\)'
 }
 
-# harness ARGS...: run it (10 s at most, output cut at 1 MB) under `run`,
-# and keep the command line as a student would type it. The timeout stops
-# the harness only, not the head, so what it printed before is kept.
+# harness ARGS...: run it (10 s at most, stdout and stderr together cut at
+# 1 MB: a program that prints more is stopped by SIGPIPE, status 141) under
+# `run`, with a fresh key, and keep the command line as a student would type
+# it. The timeout stops the harness only, not the head, so what it printed
+# before is kept. Then VERDICT: the harness's lines, their key taken off,
+# and BLOCK: what is wrong with them as a whole ('' if nothing).
 harness() {
     CMD="${PROG#"$WB_ROOT"/} $*"
+    KEY="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+    local keyfile="$BATS_TEST_TMPDIR/key.$RANDOM$RANDOM" keyed want=1
+    printf '%s\n' "$KEY" >"$keyfile"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run bash -c 'timeout 10 "$@" | head -c 1000000; exit "${PIPESTATUS[0]}"' _ "$PROG" "$@"
+    run bash -c 'WB_GRADE_KEY_FILE="$1" timeout 10 "${@:2}" 2>&1 | head -c 1000000; exit "${PIPESTATUS[0]}"' \
+        _ "$keyfile" "$PROG" "$@"
+    rm -f "$keyfile"
+    VERDICT="$(sed -n "s/^\[$KEY\] //p" <<<"$output")"
+    keyed="$(grep -c "^\[$KEY\] " <<<"$output" || true)"
+    BLOCK=''
+    if [ "$keyed" -eq 0 ]; then
+        BLOCK="the harness never gave its verdict: loop_run() must return to it (not exit, not hang), once no timer is left"
+    elif [ "$keyed" -ne 3 ] || [ "$(tail -n 3 <<<"$output" | grep -c "^\[$KEY\] ")" -ne 3 ]; then
+        BLOCK="the harness's three verdict lines must be the last lines, once: something was printed after them"
+    else
+        # the harness exits 0 when all three lines hold, 1 when not
+        grep -qx 'rang \([0-9]*\) of \1 timers' <<<"$VERDICT" && grep -qxE "$RIGHT_ORDER" <<<"$VERDICT" &&
+            grep -qxE 'waits: [0-9]+, each until the next deadline' <<<"$VERDICT" && want=0
+        [ "$status" -eq "$want" ] || [ "$status" -gt 128 ] ||
+            BLOCK="the harness exits with status $want after that verdict, but the program ended with status $status: something ran after it"
+    fi
 }
 
-# verdict LINE HINT: the output must have LINE as a whole line (a regular
-# expression: "waits: [0-9]+, ..." takes any count); if not, say what came and
-# where to look.
+# verdict LINE HINT: the harness's verdict must have LINE as a whole line (a
+# regular expression: "waits: [0-9]+, ..." takes any count); if not, say what
+# came and where to look.
 verdict() {
-    if ! grep -qxE -- "$1" <<<"$output"; then
-        local ending=''
-        [ "$status" -ne 124 ] || ending=$'\nTIMEOUT: it was still running after 10 s'
-        [ "$status" -le 128 ] || [ "$status" -eq 124 ] ||
-            ending=$'\n'"CRASH: it was killed by signal $((status - 128))"
-        fail "$(printf 'command: %s\nexpected: the line: %s\ngot: %s%s\nhint: %s' \
-            "$CMD" "${1//\\/}" "$(tail -n 3 <<<"$output" | paste -sd '|' | sed 's/|/ | /g')" \
-            "$ending" "$2")"
+    [ -z "$BLOCK" ] && grep -qxE -- "$1" <<<"$VERDICT" && return 0
+    local ending='' got hint="$2"
+    if [ -n "$VERDICT" ]; then
+        got="$(paste -sd '|' <<<"$VERDICT" | sed 's/|/ | /g') (the harness's verdict)"
+    else
+        got="$(tail -n 3 <<<"$output" | cut -c1-200 | paste -sd '|' | sed 's/|/ | /g')"
     fi
+    case "$status" in
+    0 | 1) [ -z "$BLOCK" ] || hint="$BLOCK" ;;
+    124) ending=$'\nTIMEOUT: it was still running after 10 s' ;;
+    141)
+        got="$(head -n 3 <<<"$output" | cut -c1-100 | paste -sd '|' | sed 's/|/ | /g') ..."
+        ending=$'\nmore than 1 MB of output: the test stopped reading (status 141)'
+        hint="more than 1 MB of output: remove debugging prints (the harness prints a line per ring unless -q; a printf() in a loop prints millions)"
+        ;;
+    *) if [ "$status" -gt 128 ]; then
+        ending=$'\n'"CRASH: it was killed by signal $((status - 128)) (SIG$(kill -l "$((status - 128))" 2>/dev/null))"
+    else
+        ending=$'\n'"it exited with status $status"
+        [ -z "$BLOCK" ] || hint="$BLOCK"
+    fi ;;
+    esac
+    fail "$(printf 'command: %s\nexpected: the line: %s (from the harness)\ngot: %s%s\nhint: %s' \
+        "$CMD" "${1//\\/}" "$got" "$ending" "$hint")"
 }
 
 # order_hint HINT: the hint for a wrong order or a wrong wait, from the
@@ -47,7 +89,7 @@ verdict() {
 # too), whatever the test is about; else HINT, the test's own.
 order_hint() {
     local line
-    line="$(grep -m 1 '^order: WRONG: ' <<<"$output")"
+    line="$(grep -m 1 '^order: WRONG: ' <<<"$VERDICT")"
     if [[ "$line" =~ \(due\ at\ ([0-9]+)\ ms,[^\)]*\)\ rang\ before\ timer\ [0-9]+\ \(due\ at\ ([0-9]+)\ ms ]] &&
         [ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]; then
         echo "a timer due later rang before one due earlier, so heap[0] was not the earliest timer: in loop_add_timer(), sift the new timer up (swap it with its parent while it is earlier); when the top is taken off, sift the last timer down from the top"

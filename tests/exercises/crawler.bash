@@ -4,25 +4,33 @@
 # `load crawler`; the suite sets PROG, and lab_start has set LAB_URL.
 
 # crawl LIMIT ARGS...: run the program under `run --separate-stderr` for
-# LIMIT seconds at most, output cut at 1 MB; keep the command for messages.
-# The timeout stops the program only, not the head that cuts its output
-# (head keeps what it read in a buffer: stopped with the program, it would
-# lose it), so the lines a hung program printed still reach "got:".
+# LIMIT seconds at most, stdout and stderr each cut at 1 MB (a program that
+# writes more is stopped by SIGPIPE: status 141); keep the command for
+# messages. The timeout stops the program only, not the heads that cut its
+# output (head keeps what it read in a buffer: stopped with the program, it
+# would lose it), so the lines a hung program printed still reach "got:".
 crawl() {
     CMD="${PROG#"$WB_ROOT"/} ${*:2}"
     CMD="${CMD//$LAB_URL/\$LAB_URL}"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run --separate-stderr bash -c 'timeout "$1" "${@:2}" | head -c 1000000; exit "${PIPESTATUS[0]}"' \
-        _ "$1" "$PROG" "${@:2}"
+    run --separate-stderr bash -c 'timeout "$1" "${@:2}" 2> >(head -c 1000000 >&2) | head -c 1000000
+        st=${PIPESTATUS[0]}; wait $! 2>/dev/null; exit "$st"' _ "$1" "$PROG" "${@:2}"
 }
 
 # explain EXPECTED HINT: fail with the command, what was expected, what came.
+# A run stopped for writing more than 1 MB gets the hint about that instead.
 explain() {
-    local ending="it exited with status $status"
-    [ "$status" -ne 124 ] || ending="TIMEOUT: it was still running when the test stopped it"
-    [ "$status" -le 128 ] || [ "$status" -eq 124 ] || ending="CRASH: killed by signal $((status - 128))"
+    local ending="it exited with status $status" hint="$2"
+    if [ "$status" -eq 124 ]; then
+        ending="TIMEOUT: it was still running when the test stopped it"
+    elif [ "$status" -eq 141 ]; then
+        ending="it wrote more than 1 MB of output: the test stopped reading (status 141)"
+        hint="more than 1 MB of output: remove debugging prints (a printf() in the loop prints on every round, millions of times)"
+    elif [ "$status" -gt 128 ]; then
+        ending="CRASH: killed by signal $((status - 128))"
+    fi
     fail "$(printf 'command: %s\nexpected: %s\ngot: %s\n%s\nstderr: %s\nhint: %s' "$CMD" "$1" \
-        "$(head -n 6 <<<"$output")" "$ending" "$(head -n 4 <<<"$stderr")" "$2")"
+        "$(head -n 6 <<<"$output" | cut -c1-200)" "$ending" "$(head -n 4 <<<"$stderr" | cut -c1-200)" "$hint")"
 }
 
 # The number of bytes the lab sends for a GET of PATH (HTTP/1.0, read to the

@@ -17,6 +17,9 @@ on this machine (no ThreadSanitizer build, a hard open-file limit too low):
 it is not graded, and its points are left out of the maximum, so that a full
 answer always reaches full marks of what could be graded; the report says so.
 
+A suite whose results come out of turn (an "ok 1" after "not ok 1": a
+program under test wrote into bats' file descriptor 3) scores nothing.
+
 Other modes: --classroom prints .github/classroom/autograding.json for the
 suites given; --lint checks the suites' names against the convention.
 """
@@ -105,6 +108,34 @@ def parse_tap(path):
             elif current is not None and line.startswith("#"):
                 current["lines"].append(line[2:] if line.startswith("# ") else line[1:])
     return results
+
+
+def tap_forged(path):
+    """Why bats' TAP output cannot be its own, or None. bats numbers its
+    results 1, 2, 3 ..., each once, up to its plan (then, at most, a "not
+    ok" for a teardown_file that failed); a result out of turn (an "ok 1"
+    after "not ok 1") or a pass past the plan was written by something else:
+    a program under test that writes to the test's file descriptor 3, which
+    bats reads its results from."""
+    if not os.path.exists(path):
+        return None
+    due, plan = 1, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            p = re.match(r"^1\.\.(\d+)$", line)
+            if p and plan is None:
+                plan = int(p.group(1))
+                continue
+            m = TAP_RESULT.match(line)
+            if not m:
+                continue
+            if int(m.group(2)) != due:
+                return f"the line \"{line[:80]}\" came where the result of test {due} was due"
+            if plan is not None and due > plan and m.group(1) == "ok":
+                return f"the line \"{line[:80]}\" passed a test {due} of a suite of {plan} tests"
+            due += 1
+    return None
 
 
 def clean_output(lines):
@@ -196,6 +227,7 @@ def grade_suite(entry):
     """One exercise: every test of its suite with a status and points."""
     tests = parse_suite(entry["suite"])
     tap = parse_tap(entry["tap"])
+    forged = tap_forged(entry["tap"]) if entry["build"] != "error" else None
     by_name = {r["name"]: r for r in tap.values()}
     build_log = ""
     if entry["build"] == "error" and os.path.exists(entry["build_log"]):
@@ -206,6 +238,14 @@ def grade_suite(entry):
         if entry["build"] == "error":
             t["status"] = "BUILD ERROR"
             t["output"] = f"BUILD ERROR: {entry['exercise']} does not compile, so no test could run:\n{build_log}"
+        elif forged:
+            t["status"] = "FAIL"
+            t["output"] = (f"expected: bats' own results, one per test, in turn (1, 2, 3 ...)\n"
+                           f"got: {forged}: the results of {entry['exercise']}'s tests are not bats' own,"
+                           f" so none counts (see {entry['tap']})\n"
+                           "hint: a program under test wrote test results into bats' output (file"
+                           " descriptor 3, which a program inherits); write only to the files and"
+                           " sockets your program opened itself")
         elif r is None and os.path.exists(os.path.join(os.path.dirname(os.path.dirname(entry["tap"])),
                                                         "filter.txt")):
             t["status"] = "NOT RUN"
@@ -357,6 +397,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=0.0, help="how long grading took")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--require", choices=["full", "stretch"])
+    ap.add_argument("--note", action="append", default=[],
+                    help="a line for the summary, from the grader (no ThreadSanitizer here)")
     ap.add_argument("--classroom", nargs="+", metavar="SUITE")
     ap.add_argument("--lint", nargs="+", metavar="SUITE")
     a = ap.parse_args()
@@ -413,6 +455,8 @@ def main():
             f" {'were' if len(ungraded) > 1 else 'was'} not graded: {sum(p for _, p in ungraded)} points"
             " left out of the maximum (each test's message says why):\n"
             + "\n".join(f"  {n}" for n, _ in ungraded))
+    for note in a.note:
+        results["output"] += "\n" + note
     with open(os.path.join(a.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
@@ -427,6 +471,8 @@ def main():
                   " of the totals above):", file=sys.stdout)
             for n, p in ungraded:
                 print(f"  {n}", file=sys.stdout)
+        for note in a.note:
+            print(f"\n{note}", file=sys.stdout)
         print(f"\ndetails: {os.path.relpath(a.out)}/results.json (Gradescope), "
               f"{os.path.relpath(a.out)}/junit/ (JUnit), {os.path.relpath(a.out)}/tap/ (bats' output)")
     if a.require:
