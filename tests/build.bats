@@ -57,6 +57,15 @@ compiled() {
     assert_output --partial "-o ch00/labserver"
 }
 
+@test "a make without WERROR after make WERROR=1 rebuilds nothing (the grader's, while suites run)" {
+    run -0 timeout 120 make WERROR=1 ch00
+    assert_output --partial "-Werror"
+    run -0 timeout 60 make ch00
+    assert_equal "$(compiled)" 0
+    run -0 timeout 60 make WERROR=1 ch00
+    assert_equal "$(compiled)" 0
+}
+
 @test "a sanitizer build goes to build/asan and leaves the plain program alone" {
     run -0 timeout 120 make ch00
     local before
