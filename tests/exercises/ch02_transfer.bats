@@ -44,9 +44,11 @@ bank() {
     local keyfile="$BATS_TEST_TMPDIR/key.$RANDOM$RANDOM"
     printf '%s\n' "$KEY" >"$keyfile"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run --separate-stderr bash -c 'WB_GRADE_KEY_FILE="$2" timeout "$1" "${@:3}" 2> >(head -c 1000000 >&2) |
-        head -c 1000000
-        st=${PIPESTATUS[0]}; wait $! 2>/dev/null; exit "$st"' _ "$1" "$keyfile" "${WRAP[@]}" "$PROG" "${@:2}"
+    # (stderr and stdout cut as in crawler.bash: both heads in a pipeline, so
+    # bash waits for them, and no line the program wrote is lost)
+    run --separate-stderr bash -c '{ WB_GRADE_KEY_FILE="$2" timeout "$1" "${@:3}" 2>&1 1>&3 3>&- |
+        head -c 1000000 >&2; exit "${PIPESTATUS[0]}"; } 3>&1 | head -c 1000000
+        exit "${PIPESTATUS[0]}"' _ "$1" "$keyfile" "${WRAP[@]}" "$PROG" "${@:2}"
     rm -f "$keyfile"
     books_of
 }

@@ -13,8 +13,11 @@ crawl() {
     CMD="${PROG#"$WB_ROOT"/} ${*:2}"
     CMD="${CMD//$LAB_URL/\$LAB_URL}"
     # shellcheck disable=SC2016 # the inner bash expands them
-    run --separate-stderr bash -c 'timeout "$1" "${@:2}" 2> >(head -c 1000000 >&2) | head -c 1000000
-        st=${PIPESTATUS[0]}; wait $! 2>/dev/null; exit "$st"' _ "$1" "$PROG" "${@:2}"
+    # stderr through the inner pipe, stdout through fd 3 to the outer one: both
+    # heads are members of a pipeline, so bash waits for them before it exits
+    run --separate-stderr bash -c '{ timeout "$1" "${@:2}" 2>&1 1>&3 3>&- | head -c 1000000 >&2
+        exit "${PIPESTATUS[0]}"; } 3>&1 | head -c 1000000; exit "${PIPESTATUS[0]}"' \
+        _ "$1" "$PROG" "${@:2}"
 }
 
 # explain EXPECTED HINT: fail with the command, what was expected, what came.
