@@ -195,19 +195,20 @@ result_lines() { grep -cE '^\[[0-9]+\] [0-9]+ bytes in [0-9.]+ s  ' <<<"$output"
 # 2,000 URLs of 500 ms each (300 under a sanitizer's slowdown).
 scale_n() { if [ -z "$WB_SAN" ]; then echo 2000; else echo 300; fi; }
 
-# The last run took under three delays (1.5 s); if a busy machine slowed it,
-# run the program again, up to three tries in all. One fetch after another
-# would take 1,000 s, so retries cannot let a sequential program through.
+# The last run took ten delays at most (5 s), not the 2,000 of one fetch after
+# another (1,000 s); the margin is wide, since a busy machine with two
+# sanitizer runs beside this one can stretch 0.6 s to 1.7 s. If it slowed the
+# run further, run the program again, up to three tries in all.
 scale_time_ok() {
     local prog=$1 try
     for try in 1 2 3; do
         [ "$try" -eq 1 ] || run -0 timeout 30 "$WB_BIN/ch05/$prog" -q -n 2000 -d 500
-        holds "$(reported used) < 1.5" && return 0
+        holds "$(reported used) < 5" && return 0
     done
-    fail "$prog: used time $(reported used) s, expected under 1.5 s (three tries)"
+    fail "$prog: used time $(reported used) s, expected under 5 s, ten delays (three tries)"
 }
 
-@test "callback_crawler fetches 2,000 slow URLs at once, in well under three delays" {
+@test "callback_crawler fetches 2,000 slow URLs at once: a peak of 2,000, ten delays at most" {
     local n
     n=$(scale_n)
     run -0 timeout 30 "$WB_BIN/ch05/callback_crawler" -q -n "$n" -d 500
@@ -218,7 +219,7 @@ scale_time_ok() {
     scale_time_ok callback_crawler
 }
 
-@test "multi_fetch fetches 2,000 slow URLs at once, in well under three delays" {
+@test "multi_fetch fetches 2,000 slow URLs at once: a peak of 2,000, ten delays at most" {
     local n
     n=$(scale_n)
     run -0 timeout 30 "$WB_BIN/ch05/multi_fetch" -q -n "$n" -d 500

@@ -236,7 +236,7 @@ reported_at() { sed -nE "s/^task $1: $2 at ([0-9.]+) s.*/\1/p" <<<"$output"; }
     assert_equal "$with" "$(curl -s -0 -i "$LAB_URL/bytes/100000" | wc -c)"
 }
 
-@test "coroutine_crawler fetches 2,000 slow URLs at once, in well under three delays" {
+@test "coroutine_crawler fetches 2,000 slow URLs at once: a peak of 2,000, ten delays at most" {
     local n=2000
     [ -z "$WB_SAN" ] || n=300 # a sanitizer's slowdown: a smaller crowd
     run -0 timeout 30 "$WB_BIN/ch05/coroutine_crawler" -q -n "$n" -d 500
@@ -244,14 +244,14 @@ reported_at() { sed -nE "s/^task $1: $2 at ([0-9.]+) s.*/\1/p" <<<"$output"; }
     assert_equal "$(result_lines)" "$n"
     assert_equal "$(lab_stat peak)" "$n"
     skip_under_sanitizer "wall time of the scale run"
-    # A busy machine may slow one run: up to three tries. One fetch after
-    # another would take 1,000 s, so retries cannot let a serial crawler by.
+    # Ten delays (5 s) at most, against 1,000 s for one fetch after another:
+    # a wide margin for a busy machine, and up to three tries besides.
     local try
     for try in 1 2 3; do
         [ "$try" -eq 1 ] || run -0 timeout 30 "$WB_BIN/ch05/coroutine_crawler" -q -n "$n" -d 500
-        holds "$(used_time) < 1.5" && return 0
+        holds "$(used_time) < 5" && return 0
     done
-    fail "used time $(used_time) s, expected under 1.5 s (three tries)"
+    fail "used time $(used_time) s, expected under 5 s, ten delays (three tries)"
 }
 
 @test "coroutine_crawler: a refused port and a silent server are reported; the good URLs print; exit 1" {
