@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,29 @@ static inline _Noreturn void wb_die_err(int err, const char *what)
 static inline _Noreturn void wb_die(const char *what)
 {
     wb_die_err(errno, what);
+}
+
+/* Wait for child pid; unless it exited with status 0, say how it ended (a
+ * child sets no errno) and exit 1. With `| head`, a child that writes may be
+ * killed by SIGPIPE. A signal can cut the wait short (EINTR): wait again. */
+static inline void wb_reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            wb_die("waitpid");
+
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "%s: child %d was killed by signal %d (%s)\n",
+                program_invocation_short_name, (int)pid, WTERMSIG(status),
+                strsignal(WTERMSIG(status)));
+        exit(1);
+    }
+    if (WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: child %d exited with status %d\n",
+                program_invocation_short_name, (int)pid, WEXITSTATUS(status));
+        exit(1);
+    }
 }
 
 /* Seconds on a clock that never jumps. CLOCK_MONOTONIC is shared by every

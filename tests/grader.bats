@@ -318,10 +318,7 @@ print(z.read("workbook/tests/exercises/programs.txt").decode())' "$BATS_TEST_TMP
     mkdir -p "$root/submission"
     run timeout 60 env AUTOGRADER="$root" bash "$root/source/run_autograder"
     assert_success
-    run python3 -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print("score %s" % r["score"])
-print(r["output"])' "$root/results/results.json"
+    run score_and_output "$root"
     assert_line --index 0 'score 0'
     assert_output --partial "No exercise file was found in your submission"
     assert_output --partial "Submit your repository"
@@ -404,6 +401,14 @@ print(b"an answer being tried" in z.read("workbook/exercises/ch05/timer_loop.c")
 # The grade of a scratch autograder's results.json for ch02/transfer: the
 # score of its maximum, then its ThreadSanitizer test's status, score and
 # maximum, then every test's message.
+# The score of the run under ROOT, then the message its results.json gives.
+score_and_output() { # ROOT
+    python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print("score %s" % r["score"])
+print(r["output"])' "$1/results/results.json"
+}
+
 transfer_results() { # ROOT
     python3 - "$1/results/results.json" <<'EOF'
 import json, sys
@@ -533,10 +538,7 @@ EOF
         bash "$root/source/run_autograder"
     rm -rf "$broken"
     assert_success
-    run python3 -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print("score %s" % r["score"])
-print(r["output"])' "$root/results/results.json"
+    run score_and_output "$root"
     assert_line --index 0 'score 0'
     assert_output --partial "The grader could not run on this submission"
     assert_output --partial "bats did not run ch04/fib's suite"

@@ -184,3 +184,16 @@ hang_autopsy() { # PID: the program, or the shell or timeout that started it
     [ -n "${GRADE_AUTOPSY_TOOL:-}" ] || return 0
     timeout 60 python3 "$GRADE_AUTOPSY_TOOL" --pid "$1" </dev/null >/dev/null 2>&1 3>&- || true
 }
+
+# tsan_cannot_start: after a run of a ThreadSanitizer build, succeed if its
+# runtime died before the program began ("FATAL: ThreadSanitizer: unexpected
+# memory mapping", on kernels with vm.mmap_rnd_bits=32) and dies so for an
+# empty program of the test's own too: the machine, not the exercise, is at
+# fault. (A program that prints those words itself is caught by the probe.)
+tsan_cannot_start() {
+    grep -q 'FATAL: ThreadSanitizer' <<<"$stderr" || return 1
+    local probe="$BATS_TEST_TMPDIR/tsan_probe"
+    printf 'int main(void) { return 0; }\n' >"$probe.c"
+    ${CC:-cc} -fsanitize=thread -o "$probe" "$probe.c" >/dev/null 2>&1 || return 0
+    "$probe" 2>&1 | grep -q 'FATAL: ThreadSanitizer'
+}

@@ -11,7 +11,6 @@
 #include "ladder.h"
 #include <getopt.h>
 #include <pthread.h>
-#include <sys/wait.h>
 
 /* 2 Mi lines of 64 bytes: 128 MiB, more than the caches of a PC hold */
 enum { LINES = 1 << 21 };
@@ -140,20 +139,7 @@ static void op_fork(void *arg)
     if (pid == 0)
         _exit(0);
 
-    int status;
-    if (waitpid(pid, &status, 0) == -1)
-        wb_die("waitpid");
-    if (WIFSIGNALED(status)) {
-        fprintf(stderr, "%s: child %d was killed by signal %d (%s)\n",
-                program_invocation_short_name, (int)pid, WTERMSIG(status),
-                strsignal(WTERMSIG(status)));
-        exit(1);
-    }
-    if (WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "%s: child %d exited with status %d\n",
-                program_invocation_short_name, (int)pid, WEXITSTATUS(status));
-        exit(1);
-    }
+    wb_reap(pid);
 }
 
 static int parse_options(int argc, char **argv);

@@ -12,32 +12,6 @@
 #include "workbook.h"
 #include <getopt.h>
 #include <pthread.h>
-#include <sys/wait.h>
-
-/* Wait for a child and make sure it exited with status 0. waitpid can be
- * interrupted by a signal before the child is done (EINTR): wait again. */
-static void reap(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR)
-            wb_die("waitpid");
-    }
-
-    /* a child that failed sets no errno: say how it ended (with `| head`,
-     * SIGPIPE: it wrote to a pipe nobody reads any more) */
-    if (WIFSIGNALED(status)) {
-        fprintf(stderr, "%s: child %d was killed by signal %d (%s)\n",
-                program_invocation_short_name, (int)pid, WTERMSIG(status),
-                strsignal(WTERMSIG(status)));
-        exit(1);
-    }
-    if (WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "%s: child %d exited with status %d\n",
-                program_invocation_short_name, (int)pid, WEXITSTATUS(status));
-        exit(1);
-    }
-}
 
 /* The child prints with write(2), one call per line. A write may take only
  * part of the line (a short write) or be interrupted before it writes
@@ -79,7 +53,7 @@ static void show_process(void)
         _exit(0);
     }
 
-    reap(pid);
+    wb_reap(pid);
     printf("process: after the child set value = 1, the parent sees value = %d\n",
            value);
     printf("         (the child changed its own copy: processes share no memory)\n");
@@ -130,7 +104,7 @@ static double process_cost(int n)
             wb_die("fork");
         if (pid == 0)
             _exit(0);
-        reap(pid);
+        wb_reap(pid);
     }
     return (wb_now() - t0) / n * 1e6;
 }

@@ -122,19 +122,6 @@ in_order() {
 # ended_well: the last run exited 0, or was stopped after every result came.
 ended_well() { [ "$status" -eq 0 ] || [ -n "$AFTER_RESULTS" ]; }
 
-# tsan_cannot_start: after a run of a ThreadSanitizer build, succeed if its
-# runtime died before the program began ("FATAL: ThreadSanitizer: unexpected
-# memory mapping", on kernels with vm.mmap_rnd_bits=32) and dies so for an
-# empty program of the test's own too: the machine, not the exercise, is at
-# fault. (A program that prints those words itself is caught by the probe.)
-tsan_cannot_start() {
-    grep -q 'FATAL: ThreadSanitizer' <<<"$stderr" || return 1
-    local probe="$BATS_TEST_TMPDIR/tsan_probe"
-    printf 'int main(void) { return 0; }\n' >"$probe.c"
-    ${CC:-cc} -fsanitize=thread -o "$probe" "$probe.c" >/dev/null 2>&1 || return 0
-    "$probe" 2>&1 | grep -q 'FATAL: ThreadSanitizer'
-}
-
 @test "W workers: the lab sees exactly W fetches at once, never more [4 pts]" {
     pool 20 -w 3 -c 2 -n 12 -d 300
     local peak
