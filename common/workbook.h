@@ -2,9 +2,9 @@
  *
  * Kept small on purpose: the system calls are the lesson and stay visible in
  * each program. Here are only error exits, a clock, strict number parsing,
- * the open-file limit, the options and result lines the fetch programs
- * share; lab.h adds the lab server's address and the URLs, timeline.h the
- * timeline.
+ * the open-file limit and table, the CPUs a program may use, the options and
+ * result lines the fetch programs share; lab.h adds the lab server's address
+ * and the URLs, timeline.h the timeline.
  */
 #ifndef WORKBOOK_H
 #define WORKBOOK_H
@@ -13,7 +13,9 @@
 #endif
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,35 @@ static inline long wb_raise_fd_limit(int complain)
         fprintf(stderr, "%s: could not raise the open-file limit above %ld: %s\n",
                 program_invocation_short_name, (long)before, strerror(errno));
     return (long)before;
+}
+
+/* Make room in the descriptor table for `want` descriptors now. The threads
+ * of a process share one table, and each time a shared table doubles the
+ * kernel waits for every CPU to pass a quiescent point (an RCU grace period,
+ * milliseconds). A program that opens thousands of sockets from several
+ * threads grows it once, before they start. Best effort, within the limit. */
+static inline void wb_grow_fd_table(long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return;
+    if (want >= (long)rl.rlim_cur)
+        want = (long)rl.rlim_cur - 1;
+
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, (int)want); /* grows it */
+    if (fd != -1)
+        close(fd); /* the table keeps its size */
+}
+
+/* How many CPUs this process may run on: its affinity mask, which taskset
+ * and cpusets narrow, not every CPU online. A mask too small for the machine
+ * (over 1024 CPUs) fails with EINVAL: then one. */
+static inline int wb_cpus_allowed(void)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == -1)
+        return 1;
+    return CPU_COUNT(&allowed);
 }
 
 /* The options every fetch program shares: -q, -n N, -d MS. Call it from the

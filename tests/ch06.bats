@@ -88,18 +88,38 @@ cost() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n { print $3 }' <<<"$output";
 scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
 
 @test "multi_socket_fetch fetches 2,000 slow URLs at once through libcurl's socket interface" {
-    run -0 timeout 60 "$WB_BIN/ch06/multi_socket_fetch" -q -n 2000 -d "$(scale_delay)"
+    run -0 timeout 60 "$WB_BIN/ch06/multi_socket_fetch" -q -w 1 -n 2000 -d "$(scale_delay)"
     no_sanitizer_report
     assert_equal "$(result_lines)" 2000
+    assert_line 'loop 0 served 2000 URLs, 0 failed'
     assert_line --regexp '^used time: [0-9.]+ s$'
     assert_equal "$(lab_stat peak)" 2000
 }
 
-@test "multi_socket_fetch --max 4 never has more than four transfers at once" {
-    run -0 timeout 20 "$WB_BIN/ch06/multi_socket_fetch" -q -d 100 --max 4
+@test "multi_socket_fetch -w 2 deals 2,000 slow URLs to two loops, all at once" {
+    run -0 timeout 60 "$WB_BIN/ch06/multi_socket_fetch" -q -w 2 -n 2000 -d "$(scale_delay)"
     no_sanitizer_report
-    assert_equal "$(result_lines)" 10
-    assert_equal "$(lab_stat peak)" 4
+    assert_equal "$(result_lines)" 2000
+    # every URL printed once: 0 to 1999, each loop's half
+    assert_equal "$(grep -oE '^\[[0-9]+\]' <<<"$output" | sort -u | wc -l)" 2000
+    assert_line 'loop 0 served 1000 URLs, 0 failed'
+    assert_line 'loop 1 served 1000 URLs, 0 failed'
+    assert_equal "$(lab_stat peak)" 2000
+}
+
+@test "multi_socket_fetch --max 4 never has more than four transfers at once, in one loop or three" {
+    local w
+    for w in 1 3; do
+        lab_reset
+        run -0 timeout 20 "$WB_BIN/ch06/multi_socket_fetch" -q -d 100 -w "$w" --max 4
+        no_sanitizer_report
+        assert_equal "$(result_lines)" 10
+        assert_equal "$(lab_stat peak)" 4
+    done
+    # one transfer at a time can keep only one loop busy
+    run -0 timeout 20 "$WB_BIN/ch06/multi_socket_fetch" -q -n 3 -d 10 -w 4 --max 1
+    assert_line 'loop 0 served 3 URLs, 0 failed'
+    assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" 1
 }
 
 @test "loop_per_core fetches 2,000 slow URLs at once, dealt out among its loops" {
@@ -111,9 +131,11 @@ scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
     assert_equal "$(lab_stat peak)" 2000
 }
 
-@test "loop_per_core -w 3 runs as many loops as it says: three threads beside main" {
+# Run $1 -w 3 on thirty slow URLs; while the lab holds them all, count the
+# program's threads.
+loops_are_threads() {
     local out=$BATS_TEST_TMPDIR/out pid child="" threads
-    timeout 30 "$WB_BIN/ch06/loop_per_core" -q -w 3 -n 30 -d 2000 >"$out" 2>&1 3>&- &
+    timeout 30 "$WB_BIN/ch06/$1" -q -w 3 -n 30 -d 2000 >"$out" 2>&1 3>&- &
     pid=$!
     # when the lab server holds all thirty requests, every loop is under way
     for _ in $(seq 200); do
@@ -132,17 +154,30 @@ scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
     assert_output 3
 }
 
+@test "-w 3 runs as many loops as it says: three threads beside main" {
+    local p
+    for p in loop_per_core multi_socket_fetch; do
+        lab_reset
+        loops_are_threads "$p"
+    done
+}
+
 @test "the default is one loop per CPU it may run on: taskset -c 0 makes it one" {
-    run -0 timeout 20 "$WB_BIN/ch06/loop_per_core" -q -n 40 -d 50
-    no_sanitizer_report
-    # nproc counts the CPUs of this process's affinity mask too
-    assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" "$(nproc)"
+    local p
+    for p in loop_per_core multi_socket_fetch; do
+        run -0 timeout 20 "$WB_BIN/ch06/$p" -q -n 40 -d 50
+        no_sanitizer_report
+        # nproc counts the CPUs of this process's affinity mask too
+        assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" "$(nproc)"
+    done
 
     command -v taskset >/dev/null || skip "taskset is not installed (util-linux)"
-    run -0 timeout 20 taskset -c 0 "$WB_BIN/ch06/loop_per_core" -q -n 40 -d 50
-    no_sanitizer_report
-    assert_line 'loop 0 served 40 URLs, 0 failed'
-    assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" 1
+    for p in loop_per_core multi_socket_fetch; do
+        run -0 timeout 20 taskset -c 0 "$WB_BIN/ch06/$p" -q -n 40 -d 50
+        no_sanitizer_report
+        assert_line 'loop 0 served 40 URLs, 0 failed'
+        assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" 1
+    done
 }
 
 # ---- what both crawlers share with chapter 5 ------------------------------------
@@ -206,8 +241,10 @@ CRAWLERS=(multi_socket_fetch loop_per_core)
         run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/$p" --bogus
         assert_stderr_contains "Usage: $p "
     done
-    run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/loop_per_core" -w 0
-    assert_stderr_contains "-w"
+    for p in "${CRAWLERS[@]}"; do
+        run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/$p" -w 0
+        assert_stderr_contains "-w"
+    done
     run --separate-stderr -2 timeout 5 "$WB_BIN/ch06/multi_socket_fetch" --max 0
     assert_stderr_contains "-c"
 }
@@ -391,7 +428,7 @@ partial_bin() {
 
 # The models compare_models knows, as its CSV names them: "name,language".
 C_MODELS=(thread_per_url process_pool thread_pool select epoll_callbacks coroutines
-    green_threads curl_multi curl_multi_socket loop_per_core)
+    green_threads curl_multi curl_multi_socket curl_socket_1loop loop_per_core)
 PY_MODELS=(sequential threads process_pool selectors asyncio)
 
 @test "compare_models --small measures every model, C and Python, into a CSV and an SVG" {
@@ -413,7 +450,8 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
         run -0 grep -c "^$m,C,50,200," "$csv"
         assert_output 1
     done
-    for m in select epoll_callbacks coroutines curl_multi curl_multi_socket loop_per_core; do
+    for m in select epoll_callbacks coroutines curl_multi curl_multi_socket curl_socket_1loop \
+        loop_per_core; do
         run -0 grep -E "^$m,C,50,200,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9]+,[0-9]+,50,[0-9.]+,50,0," "$csv"
     done
 

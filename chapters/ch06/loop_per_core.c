@@ -14,20 +14,6 @@
 
 #include <getopt.h>
 #include <pthread.h>
-#include <sched.h>
-
-/* ---- how many loops: one per core ------------------------------------------ */
-
-/* The CPUs this process may run on: its affinity mask, which taskset and
- * cpusets narrow, not every CPU online. A mask too small for the machine
- * (over 1024 CPUs) fails with EINVAL: then one loop. */
-static int cpus_allowed(void)
-{
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) == -1)
-        return 1;
-    return CPU_COUNT(&allowed);
-}
 
 /* ---- one loop: its own epoll, its own fetches, no lock ---------------------- */
 static void *run_loop(void *arg)
@@ -94,10 +80,11 @@ int main(int argc, char **argv)
 {
     struct wb_opts o = WB_OPTS_INIT;
     int timeout_s = 10, n;
-    int loops = cpus_allowed();
+    int loops = wb_cpus_allowed();
     parse_options(argc, argv, &o, &timeout_s, &loops);
     wb_raise_fd_limit(0);
     char **urls = wb_urls(argc - optind, argv + optind, &o, &n);
+    wb_grow_fd_table(n + 64); /* a socket per URL at most, before the threads */
     wb_require_lab(urls, n);
 
     struct wb_timeline tl;
