@@ -2,6 +2,7 @@
  *
  * Usage: header_driver timeline | timeline_end | parse TEXT MIN MAX | split URL
  *        | lab_url | require_lab (exits 1 with its message when no lab answers)
+ *        | grow_fd_table N | cpus_allowed
  * Shows: what each helper gives for the input, on one line (the timeline:
  *        as it draws it), so a test can check it without a lab server.
  */
@@ -64,6 +65,42 @@ static void require_lab(void)
     printf("a lab server answers\n");
 }
 
+/* The descriptor table's size (FDSize in /proc/self/status), before and after
+ * wb_grow_fd_table(want), and whether it left a descriptor open. */
+static long fd_table_size(void)
+{
+    long size = -1;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        wb_die("/proc/self/status");
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "FDSize: %ld", &size) == 1)
+            break;
+    fclose(f);
+    return size;
+}
+
+/* How many descriptors are open among the first `below`. */
+static int open_fds(long below)
+{
+    int open = 0;
+    for (int fd = 0; fd < below; fd++)
+        open += fcntl(fd, F_GETFD) != -1;
+    return open;
+}
+
+static void grow_fd_table(const char *want)
+{
+    long before = fd_table_size();
+    int open_before = open_fds(before);
+    wb_grow_fd_table(atol(want));
+    long after = fd_table_size();
+    int left_open = open_fds(after) - open_before;
+
+    printf("table %ld -> %ld, %d descriptors left open\n", before, after, left_open);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "timeline") == 0)
@@ -78,6 +115,10 @@ int main(int argc, char **argv)
         printf("%s\n", wb_lab_url());
     else if (argc == 2 && strcmp(argv[1], "require_lab") == 0)
         require_lab();
+    else if (argc == 3 && strcmp(argv[1], "grow_fd_table") == 0)
+        grow_fd_table(argv[2]);
+    else if (argc == 2 && strcmp(argv[1], "cpus_allowed") == 0)
+        printf("%d\n", wb_cpus_allowed());
     else
         return 2;
     return 0;
