@@ -8,7 +8,7 @@
  * Shows: a Future, a result to come and the one callback to run then; a
  *        Task, whose step() runs its coroutine to the next future it awaits
  *        and hands itself to that future as its callback. The coroutine
- *        macros are simple_coroutine.c's (which explains them) plus await,
+ *        macros are coro.h's (simple_coroutine.c explains them) plus await,
  *        Python's `yield from future`. Their rules: locals do not survive a
  *        yield or an await (keep what must live on in the task's frame); no
  *        yield inside a switch of your own in the body; one yield or await
@@ -18,23 +18,9 @@
 #ifndef CORO_TASK_H
 #define CORO_TASK_H
 
+#include "coro.h" /* CO_BEGIN, CO_YIELD, CO_END */
+
 /* clang-format off */
-#define CO_BEGIN(co)                                                        \
-    switch ((co)->resume) {                                                 \
-    case 0:
-
-#define CO_YIELD(co, val)                                                   \
-    do {                                                                    \
-        (co)->resume = __LINE__;                                            \
-        return (val);                                                       \
-    case __LINE__:;                                                         \
-    } while (0)
-
-#define CO_END(co, val)                                                     \
-    }                                                                       \
-    (co)->resume = -1;                                                      \
-    return (val)
-
 /* await: run the operation, which returns the future of its result; unless
  * that future is done already, pause until it is; if it failed (a result
  * below 0), go to the clean-up at the label out. */

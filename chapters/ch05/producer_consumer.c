@@ -25,28 +25,10 @@
  */
 #include "workbook.h"
 
+#include "coro.h" /* the coroutine macros, as simple_coroutine.c explains them */
+
 #include <getopt.h>
 #include <stdbool.h>
-
-/* The same coroutine macros as simple_coroutine.c: `resume` is 0 before the
- * first call, the line of the paused yield while suspended, -1 once ended. */
-/* clang-format off */
-#define CO_BEGIN(co)                                                        \
-    switch ((co)->resume) {                                                 \
-    case 0:
-
-#define CO_YIELD(co, val)                                                   \
-    do {                                                                    \
-        (co)->resume = __LINE__;                                            \
-        return (val);                                                       \
-    case __LINE__:;                                                         \
-    } while (0)
-
-#define CO_END(co, val)                                                     \
-    }                                                                       \
-    (co)->resume = -1;                                                      \
-    return (val)
-/* clang-format on */
 
 /* The command line: how many items to produce. */
 struct options {
