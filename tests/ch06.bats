@@ -118,8 +118,17 @@ scale_delay() { if [ -z "$WB_SAN" ]; then echo 500; else echo 1500; fi; }
     done
     # one transfer at a time can keep only one loop busy
     run -0 timeout 20 "$WB_BIN/ch06/multi_socket_fetch" -q -n 3 -d 10 -w 4 --max 1
+    no_sanitizer_report
     assert_line 'loop 0 served 3 URLs, 0 failed'
     assert_equal "$(grep -c '^loop [0-9]* served' <<<"$output")" 1
+    # three at once over two loops: two for loop 0, one for loop 1, and the
+    # URLs in the same proportion, so that both take the same rounds
+    lab_reset
+    run -0 timeout 20 "$WB_BIN/ch06/multi_socket_fetch" -q -n 6 -d 100 -w 2 --max 3
+    no_sanitizer_report
+    assert_line 'loop 0 served 4 URLs, 0 failed'
+    assert_line 'loop 1 served 2 URLs, 0 failed'
+    assert_equal "$(lab_stat peak)" 3
 }
 
 @test "loop_per_core fetches 2,000 slow URLs at once, dealt out among its loops" {

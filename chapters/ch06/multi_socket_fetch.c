@@ -7,7 +7,8 @@
  *        to wake it (CURLMOPT_TIMERFUNCTION); epoll watches, and we hand back only
  *        the ready socket (curl_multi_socket_action): O(ready), not O(open).
  *        libcurl's own CPU per transfer then bounds one loop: LOOPS threads
- *        (default: one per CPU), a multi handle each, as in loop_per_core.c.
+ *        (default: one per CPU), a multi handle each, the URLs dealt out among
+ *        them as in loop_per_core.c.
  *        A loop's state, its transfers started and finished: multi_transfers.h.
  * Compare: ch05/multi_fetch.c (curl_multi_poll looks at every transfer on
  *          every turn), fd_scaling.c (why), loop_per_core.c. Linux.
@@ -206,14 +207,14 @@ int main(int argc, char **argv)
         die_curl("curl_global_init", curl_easy_strerror(cc));
     double t0 = wb_now();
 
-    /* deal the URLs like cards, URL i to loop i % loops, and MAX in shares
-     * that add up to it; then start each loop */
+    /* each loop's share of MAX (the shares add up to it), and of the places
+     * over which next_url() deals the URLs; then start the loop */
     for (int w = 0; w < loops; w++) {
         struct loop *l = &loop[w];
-        *l = (struct loop){.urls = urls, .n = n, .next = w, .step = loops, .tl = &tl};
+        *l = (struct loop){.urls = urls, .n = n, .id = w, .loops = loops, .tl = &tl};
+        l->slots = max > 0 ? max : n;
+        l->max = max > 0 ? max / loops + (w < max % loops) : 0;
         l->timeout_s = timeout_s;
-        if (max > 0)
-            l->max = max / loops + (w < max % loops);
         open_loop(l);
 
         int err = pthread_create(&l->thread, NULL, run_loop, l);

@@ -13,16 +13,17 @@
 #include <pthread.h>
 
 /* One loop: its thread, libcurl's multi handle and our epoll; timer_at is
- * when libcurl asked to be woken (0: no timer). Its URLs are urls[i] for
- * i = first, first + step, ... below n: next is the next to start, active of
- * them are under way, at most max (0: no limit). No other thread touches it. */
+ * when libcurl asked to be woken (0: no timer). It is loop `id` of `loops`,
+ * and owns the URLs that next_url() deals it; next is where that search goes
+ * on, active of its URLs are under way, at most max (0: no limit). No other
+ * thread touches it. */
 struct loop {
     pthread_t thread;
     CURLM *multi;
     int epfd;
     double timer_at;
     char **urls;
-    int n, next, step, active, max, served, failed, timeout_s;
+    int n, next, id, loops, slots, active, max, served, failed, timeout_s;
     struct wb_timeline *tl; /* shared, but slot i belongs to URL i's loop */
 };
 
@@ -41,13 +42,27 @@ static inline size_t discard(char *data, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
+/* The loop's next URL, or -1 when it has none left. The URLs are dealt
+ * like cards over `slots` places at the table, MAX of them (or one per URL):
+ * URL i takes place i % slots, and place p belongs to loop p % loops. A loop
+ * with k places may run k transfers at once, so each gets as many URLs as
+ * it may run at once, and all finish in the same number of rounds. */
+static inline int next_url(struct loop *l)
+{
+    while (l->next < l->n) {
+        int i = l->next++;
+        if (i % l->slots % l->loops == l->id)
+            return i;
+    }
+    return -1;
+}
+
 /* Start the loop's URLs until max transfers are under way or none is left.
  * Setting a known option fails only for lack of memory: checked once. */
 static inline void start_more(struct loop *l)
 {
-    while (l->next < l->n && (l->max == 0 || l->active < l->max)) {
-        int i = l->next;
-        l->next += l->step;
+    int i;
+    while ((l->max == 0 || l->active < l->max) && (i = next_url(l)) != -1) {
         CURL *easy = curl_easy_init(); /* NULL fails every setopt below */
 
         /* a connection of its own, as in the raw-socket crawlers: looking
