@@ -150,18 +150,23 @@ static inline long wb_raise_fd_limit(int complain)
  * of a process share one table, and each time a shared table doubles the
  * kernel waits for every CPU to pass a quiescent point (an RCU grace period,
  * milliseconds). A program that opens thousands of sockets from several
- * threads grows it once, before they start. Best effort, within the limit. */
+ * threads grows it once, before they start: a descriptor of its own, copied
+ * to number `want` (or the highest the limit allows), then both closed. */
 static inline void wb_grow_fd_table(long want)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
         return;
-    if (want >= (long)rl.rlim_cur)
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want >= rl.rlim_cur)
         want = (long)rl.rlim_cur - 1;
 
-    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, (int)want); /* grows it */
-    if (fd != -1)
-        close(fd); /* the table keeps its size */
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return; /* best effort: the table grows as it is used */
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)want); /* grows the table */
+    if (high != -1)
+        close(high); /* and the table keeps its size */
+    close(fd);
 }
 
 /* How many CPUs this process may run on: its affinity mask, which taskset

@@ -139,8 +139,7 @@ PY
 }
 
 @test "wb_grow_fd_table grows the descriptor table at once, within the open-file limit, and leaves nothing open" {
-    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 2100 ] ||
-        skip "the hard open-file limit is below 2,100"
+    [ "$(ulimit -Hn)" -ge 2100 ] || skip "the hard open-file limit is below 2,100"
     # 2,000 descriptors: the kernel rounds the table up to 2,048
     run -0 --separate-stderr bash -c 'ulimit -Sn 2100 && exec timeout 10 "$1" grow_fd_table 2000' \
         _ "$DRIVER"
@@ -151,12 +150,17 @@ PY
         _ "$DRIVER"
     no_sanitizer_report
     assert_output --regexp '^table [0-9]+ -> 512, 0 descriptors left open$'
+    # with stderr closed too: the table does not rely on it
+    run -0 --separate-stderr bash -c 'ulimit -Sn 2100 && exec timeout 10 "$1" grow_fd_table 2000 2>&-' \
+        _ "$DRIVER"
+    no_sanitizer_report
+    assert_output --regexp '^table [0-9]+ -> 2048, 0 descriptors left open$'
 }
 
 @test "wb_cpus_allowed counts the CPUs this process may run on, as nproc does" {
     run -0 --separate-stderr timeout 10 "$DRIVER" cpus_allowed
     no_sanitizer_report
-    assert_output "$(nproc)"
+    assert_output "$(cpus_allowed)"
     command -v taskset >/dev/null || skip "taskset is not installed (util-linux)"
     run -0 --separate-stderr timeout 10 taskset -c 0 "$DRIVER" cpus_allowed
     no_sanitizer_report

@@ -136,6 +136,10 @@ lab_reset() {
     curl -sf --max-time 5 -o /dev/null "$LAB_URL/stats?reset=1"
 }
 
+# The CPUs this process may run on (its affinity mask), as nproc counts them
+# when no OpenMP variable in the environment tells it otherwise.
+cpus_allowed() { env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; }
+
 # A TCP port on loopback where nothing listens (for "connection refused").
 closed_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -8,7 +8,7 @@
  *        the ready socket (curl_multi_socket_action): O(ready), not O(open).
  *        libcurl's own CPU per transfer then bounds one loop: LOOPS threads
  *        (default: one per CPU), a multi handle each, the URLs dealt out among
- *        them as in loop_per_core.c.
+ *        them like cards (next_url()), as loop_per_core.c deals them.
  *        A loop's state, its transfers started and finished: multi_transfers.h.
  * Compare: ch05/multi_fetch.c (curl_multi_poll looks at every transfer on
  *          every turn), fd_scaling.c (why), loop_per_core.c. Linux.
@@ -207,13 +207,12 @@ int main(int argc, char **argv)
         die_curl("curl_global_init", curl_easy_strerror(cc));
     double t0 = wb_now();
 
-    /* each loop's share of MAX (the shares add up to it), and of the places
-     * over which next_url() deals the URLs; then start the loop */
+    /* each loop: its share of MAX (they add up to it), then its thread */
     for (int w = 0; w < loops; w++) {
         struct loop *l = &loop[w];
-        *l = (struct loop){.urls = urls, .n = n, .id = w, .loops = loops, .tl = &tl};
-        l->slots = max > 0 ? max : n;
-        l->max = max > 0 ? max / loops + (w < max % loops) : 0;
+        *l = (struct loop){.id = w, .loops = loops, .urls = urls, .n = n, .tl = &tl};
+        l->places = max > 0 ? max : n;
+        l->share = max > 0 ? max / loops + (w < max % loops) : 0;
         l->timeout_s = timeout_s;
         open_loop(l);
 

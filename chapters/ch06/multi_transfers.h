@@ -13,17 +13,21 @@
 #include <pthread.h>
 
 /* One loop: its thread, libcurl's multi handle and our epoll; timer_at is
- * when libcurl asked to be woken (0: no timer). It is loop `id` of `loops`,
- * and owns the URLs that next_url() deals it; next is where that search goes
- * on, active of its URLs are under way, at most max (0: no limit). No other
- * thread touches it. */
+ * when libcurl asked to be woken (0: no timer). It is loop `id` of `loops`
+ * and owns the URLs that next_url() deals it, of which `active` are under
+ * way, at most `share` (its share of MAX; 0: no limit). No other thread
+ * touches it. */
 struct loop {
     pthread_t thread;
     CURLM *multi;
     int epfd;
     double timer_at;
+    int id, loops;
     char **urls;
-    int n, next, id, loops, slots, active, max, served, failed, timeout_s;
+    int n, next, places; /* all the URLs; how next_url() deals them */
+    int active, share;   /* its transfers under way, and its limit */
+    int served, failed;  /* its URLs done, and of them failed */
+    int timeout_s;
     struct wb_timeline *tl; /* shared, but slot i belongs to URL i's loop */
 };
 
@@ -43,26 +47,29 @@ static inline size_t discard(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* The loop's next URL, or -1 when it has none left. The URLs are dealt
- * like cards over `slots` places at the table, MAX of them (or one per URL):
- * URL i takes place i % slots, and place p belongs to loop p % loops. A loop
- * with k places may run k transfers at once, so each gets as many URLs as
- * it may run at once, and all finish in the same number of rounds. */
+ * like cards over `places` at the table, MAX of them (or one per URL): URL i
+ * takes place i % places, and place p belongs to loop p % loops. A loop
+ * that may run k transfers at once has k places, and so about k shares of
+ * the URLs: no loop needs more rounds than one loop with MAX would. The
+ * search goes on from `next`, so each URL is looked at once per loop. */
 static inline int next_url(struct loop *l)
 {
     while (l->next < l->n) {
         int i = l->next++;
-        if (i % l->slots % l->loops == l->id)
+        if (i % l->places % l->loops == l->id)
             return i;
     }
     return -1;
 }
 
-/* Start the loop's URLs until max transfers are under way or none is left.
+/* Start the loop's URLs until its share is under way or none is left.
  * Setting a known option fails only for lack of memory: checked once. */
 static inline void start_more(struct loop *l)
 {
-    int i;
-    while ((l->max == 0 || l->active < l->max) && (i = next_url(l)) != -1) {
+    while (l->share == 0 || l->active < l->share) {
+        int i = next_url(l);
+        if (i == -1)
+            break;                     /* all of its URLs are started */
         CURL *easy = curl_easy_init(); /* NULL fails every setopt below */
 
         /* a connection of its own, as in the raw-socket crawlers: looking
