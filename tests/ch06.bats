@@ -440,13 +440,14 @@ C_MODELS=(thread_per_url process_pool thread_pool select epoll_callbacks corouti
 PY_MODELS=(sequential threads process_pool selectors asyncio)
 
 @test "compare_models --small measures every model, C and Python, into a CSV and an SVG" {
-    local dir=$BATS_TEST_TMPDIR/bench csv m skip=()
+    local dir=$BATS_TEST_TMPDIR/bench csv m skip=() table fastest
     # green threads switch stacks, which the thread sanitizer cannot follow (ch03)
     if [ "$WB_SAN" = tsan ]; then skip=(--skip green_threads); fi
     run timeout 150 "$WB_ROOT/chapters/ch06/compare_models" --small -d 200 --budget 5 \
         --out "$dir" "${skip[@]}"
     no_sanitizer_report
     [ "$status" -eq 0 ] || fail "compare_models exited with $status; its table: $output"
+    table=$output
     csv=$dir/models.csv
     assert_line "the table as CSV: $csv"
     run -0 head -1 "$csv"
@@ -474,6 +475,19 @@ PY_MODELS=(sequential threads process_pool selectors asyncio)
         run -0 grep -F 'sequential,Python,50,200,,,,,,,,,,,,"skipped: 50 rounds of 200 ms: over the budget of 5 s"' "$csv"
     fi
     csv_fields_are 16 "$csv"
+
+    # below the table, what it answers: the fastest C model is the CSV's
+    # (the least time beyond the delay, counted from 1 ms), and libcurl's
+    # socket interface is compared with the epoll crawler
+    fastest=$(awk -F, '$2 == "C" && $15 == "0" && $14 == 50 {
+        b = ($6 > 0.001 ? $6 : 0.001); if (f == "" || b < best) { best = b; f = $1 } }
+        END { print f }' "$csv")
+    [ -n "$fastest" ] || fail "no C model fetched all fifty"
+    grep -qE "^at N = 50:\$" <<<"$table" || fail "no summary below the table: $table"
+    grep -qE "^  the fastest C model: $fastest, [0-9.]+ s beyond the delay" <<<"$table" ||
+        fail "the summary does not name $fastest as the fastest C model: $table"
+    grep -qE '^  curl_multi_socket took [0-9.]+ x the wall time of epoll_callbacks \(with one loop, [0-9.]+ x\)$' \
+        <<<"$table" || fail "the summary does not compare curl_multi_socket: $table"
 
     if ! command -v gnuplot >/dev/null; then
         skip "gnuplot is not installed: no SVG to check"
